@@ -5,6 +5,8 @@ Why not a plain `jupyter-book build`?
   numpy/scipy/matplotlib imports. Executing them first with jupyter-cache's parallel
   executor (both cores) and then building in `cache` mode fills the same cache that the
   build reads, so the build itself only renders.
+* MathJax is served from the site itself (copied from the pinned `django-static-mathjax`
+  wheel, which ships MathJax 3), so equations render offline and without a CDN.
 * jupyter-cache keys on the code cells only, so a change in the `tmebook` package would
   leave stale outputs in the cache. We store a hash of the package next to the cache and
   drop the cache when it changes.
@@ -33,6 +35,22 @@ HASH_FILE = BUILD / ".tmebook-package-hash"
 # myst-nb reads text notebooks with this jupyter-cache reader plugin; using the same one
 # here makes the pre-executed entries match what the build looks up.
 MYST_NB_READER = {"type": "plugin", "name": "myst_nb_md"}
+
+
+VENDOR = ROOT / "_vendor"  # html_static_path; not _static/, whose *.js JB1 injects everywhere
+
+
+def vendor_mathjax() -> None:
+    """Copy MathJax's TeX-to-HTML bundle and its fonts into _vendor/mathjax/."""
+    import mathjax  # the django-static-mathjax wheel: MathJax 3 static files, no Django needed
+
+    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    target = VENDOR / "mathjax"
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "output" / "chtml" / "fonts").mkdir(parents=True)
+    shutil.copy2(source / "tex-chtml.js", target / "tex-chtml.js")
+    shutil.copytree(source / "output" / "chtml" / "fonts" / "woff-v2",
+                    target / "output" / "chtml" / "fonts" / "woff-v2")
 
 
 def package_hash() -> str:
@@ -95,6 +113,7 @@ def main() -> int:
         shutil.rmtree(CACHE, ignore_errors=True)
     HASH_FILE.write_text(current)
 
+    vendor_mathjax()
     start = time.perf_counter()
     pre_execute(chapters_in_toc())
     executed = time.perf_counter()
