@@ -359,22 +359,31 @@ def _solve_steady_state(stiffness, rhs, volume, consumption, km, guess, scale):
     volumes. km = 0 means zero-order consumption: one linear solve. Otherwise Newton's
     method; each step solves the SPD system -J step = F, loosely at first and to 1e-12
     near convergence (an inexact Newton method), stopping when the step is below
-    1e-10 of `scale` (mmHg).
+    1e-10 of `scale` (mmHg). A K_m far below `scale` makes consumption switch off almost
+    like a step, and Newton then moves the anoxic front only a few cells per step: we
+    approach such a K_m through a sequence of larger ones (continuation), each solve
+    starting from the last.
     """
     negative_stiffness = (-stiffness).tocsr()
     if km == 0.0:
         return _linear_solve(negative_stiffness, rhs - consumption * volume, 1e-12)
+    levels = [km]
+    while levels[-1] < 1e-2 * scale:
+        levels.append(levels[-1] * 10.0)
     p = guess.copy()
-    for iteration in range(50):
-        g, dg = _consumption_shape(p, km)
-        residual = stiffness @ p + rhs - consumption * volume * g
-        negative_jacobian = negative_stiffness + sp.diags(consumption * volume * dg)
-        forcing = max(1e-12, 1e-2 * 100.0 ** (-iteration))
-        step = _linear_solve(negative_jacobian.tocsr(), residual, forcing)
-        p += step
-        if np.max(np.abs(step)) < 1e-10 * scale:
-            return p
-    raise RuntimeError("Newton iteration for the oxygen field did not converge in 50 steps")
+    for level in reversed(levels):
+        for iteration in range(50):
+            g, dg = _consumption_shape(p, level)
+            residual = stiffness @ p + rhs - consumption * volume * g
+            negative_jacobian = negative_stiffness + sp.diags(consumption * volume * dg)
+            forcing = max(1e-12, 1e-2 * 100.0 ** (-iteration))
+            step = _linear_solve(negative_jacobian.tocsr(), residual, forcing)
+            p += step
+            if np.max(np.abs(step)) < 1e-10 * scale:
+                break
+        else:
+            raise RuntimeError("Newton iteration for the oxygen field did not converge in 50 steps")
+    return p
 
 
 # --- (e) one-dimensional radial solver -------------------------------------------------------
