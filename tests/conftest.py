@@ -1,5 +1,6 @@
-"""Shared test setup: headless matplotlib, and where the book lives."""
+"""Shared test setup: headless matplotlib, and the build tools importable."""
 
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -7,3 +8,4 @@ import matplotlib
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))

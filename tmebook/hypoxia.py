@@ -570,3 +570,9 @@ def tissue_section(vessel_spacing=None, p_vessel=None, consumption=None, seed=0,
     spacing = default("vessel_spacing") if vessel_spacing is None else vessel_spacing
     return solve_section(random_vessels(spacing, seed=seed), n_grid=n_grid,
                          p_vessel=p_vessel, consumption=consumption)
+
+
+#: The chapter's live panel: the model it reruns and the parameters on its sliders (the
+#: benchmark times WIDGET_MODEL at these sliders' ends).
+WIDGET_MODEL = tissue_section
+WIDGET_CONTROLS = ("vessel_spacing", "p_vessel", "consumption")

@@ -1,0 +1,130 @@
+"""Build the book from scratch (-n -W --keep-going) and check the HTML a reader gets."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pybtex.database
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+ARTICLE_AND_ITS_REFERENCES = [
+    "glimm2025", "yuan2016", "quail2013", "wang2023", "lunt2009", "goubran2014",
+    "lorusso2008", "wang2021", "neophytou2021", "spano2012", "spill2016",
+]
+PAGE_BUDGET_BYTES = 2 * 1024 * 1024
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part["chapters"]]
+    return files
+
+
+def chapter_files():
+    return [f for f in toc_files() if f.startswith("chapters/")]
+
+
+@pytest.fixture(scope="session")
+def site():
+    """A cold build: the execution cache is dropped, every chapter runs again."""
+    build = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--fresh"],
+                           cwd=ROOT, capture_output=True, text=True)
+    log = build.stdout + build.stderr
+    assert build.returncode == 0, log[-5000:]
+    assert "WARNING" not in log, [line for line in log.splitlines() if "WARNING" in line]
+    return HTML
+
+
+def page(site, name):
+    return BeautifulSoup((site / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.mark.slow
+def test_every_toc_entry_has_a_page(site):
+    for name in toc_files():
+        assert (site / f"{name}.html").is_file(), name
+    assert (site / "index.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", chapter_files())
+def test_chapter_has_captioned_figures_with_alt_text(site, name):
+    soup = page(site, name)
+    figures = soup.select("figure")
+    assert figures, "no figure"
+    for figure in figures:
+        assert figure.select_one("figcaption") and figure.select_one("figcaption").get_text(strip=True)
+    # the kernel-free interactive figure: matplotlib's animation with its slider
+    assert soup.select("input[type=range]"), "no kernel-free scrubber"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", toc_files())
+def test_images_have_alt_text_and_no_errors_are_shown(site, name):
+    soup = page(site, name)
+    for image in soup.select("img"):
+        assert image.get("alt", "").strip(), f"image without alt text: {str(image)[:120]}"
+    text = soup.get_text()
+    assert "Traceback (most recent call last)" not in text
+    assert not soup.select(".output.error, .output.traceback, .output.stderr"), "error output on page"
+    for citation in soup.select("a[href*='bibliography.html#']"):
+        assert citation.get_text(strip=True) not in ("", "??")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", toc_files())
+def test_pages_load_nothing_from_a_cdn(site, name):
+    soup = page(site, name)
+    for tag, attribute in (("script", "src"), ("link", "href"), ("img", "src")):
+        for element in soup.find_all(tag):
+            if tag == "link" and "stylesheet" not in element.get("rel", []):
+                continue
+            assert not re.match(r"(https?:)?//", element.get(attribute, "")), str(element)[:120]
+
+
+@pytest.mark.slow
+def test_citations_point_at_bibliography_entries(site):
+    anchors = {tag["id"] for tag in page(site, "bibliography").find_all(id=True)}
+    cited = 0
+    for name in toc_files():
+        for link in page(site, name).select("a[href*='bibliography.html#']"):
+            assert link["href"].split("#", 1)[1] in anchors, link["href"]
+            cited += 1
+    assert cited > 0
+
+
+@pytest.mark.slow
+def test_bibliography_lists_the_article_and_its_ten_references_with_dois(site):
+    entries = pybtex.database.parse_file(ROOT / "references.bib").entries
+    links = {a.get("href", "") for a in page(site, "bibliography").find_all("a")}
+    for key in ARTICLE_AND_ITS_REFERENCES:
+        doi = entries[key].fields["doi"]
+        assert f"https://doi.org/{doi}" in links, key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", chapter_files())
+def test_chapter_page_weight_is_within_budget(site, name):
+    html_path = site / f"{name}.html"
+    soup = page(site, name)
+    size = html_path.stat().st_size
+    for image in soup.select("img[src]"):
+        if not image["src"].startswith("data:"):
+            size += (html_path.parent / image["src"]).resolve().stat().st_size
+    assert size <= PAGE_BUDGET_BYTES, f"{size / 1e6:.2f} MB"
+
+
+@pytest.mark.slow
+def test_numbers_in_the_prose_come_from_code(site):
+    # glue roles were replaced by computed values (an unresolved one would leave its name)
+    soup = page(site, "chapters/05-hypoxia")
+    text = soup.get_text(" ")
+    assert "glue:text" not in text and "{glue" not in text
+    assert re.search(r"our diffusion limit is\s+2\d\d\s+µm", text)

@@ -1,0 +1,113 @@
+"""Benchmark (not a pass/fail test): build times against a stock Jupyter Book, the
+rebuild after editing one chapter, each widget's model-update time, and page weights.
+
+Usage: python tools/benchmark.py        (run from the repository; takes ~1-2 minutes)
+
+Both books are built in the same run on copies in a temporary folder, so the figures
+compare like with like on this machine. Goals (from the project's issues): cold build at
+most 5x the stock template, rebuild at most 1.5x the stock build, widget update at most
+100 ms, page with its images at most 2 MB.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def timed(command, cwd) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def copy_of_repository(target: Path) -> Path:
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    for name in files:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+def widget_update_times() -> list[tuple[str, float, float]]:
+    """(module, median ms at the defaults, slowest median ms at any slider end)."""
+    import tmebook
+
+    rows = []
+    for info in pkgutil.iter_modules(tmebook.__path__):
+        module = importlib.import_module(f"tmebook.{info.name}")
+        if not hasattr(module, "WIDGET_MODEL"):
+            continue
+        settings = [{}]
+        for name in module.WIDGET_CONTROLS:
+            p = module.PARAMETERS[name]
+            settings += [{name: p.low}, {name: p.high}]
+        medians = []
+        for kwargs in settings:
+            module.WIDGET_MODEL(**kwargs)  # warm-up: imports, cached operators
+            runs = []
+            for _ in range(5):
+                start = time.perf_counter()
+                module.WIDGET_MODEL(**kwargs)
+                runs.append(time.perf_counter() - start)
+            medians.append(statistics.median(runs) * 1000)
+        rows.append((info.name, medians[0], max(medians)))
+    return rows
+
+
+def page_weights(html: Path) -> list[tuple[str, float]]:
+    from bs4 import BeautifulSoup
+
+    rows = []
+    for page in sorted(html.rglob("*.html")):
+        if page.name in ("search.html", "genindex.html") or "_static" in page.parts:
+            continue
+        size = page.stat().st_size
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for image in soup.select("img[src]"):
+            if not image["src"].startswith(("data:", "http")):
+                size += (page.parent / image["src"]).resolve().stat().st_size
+        rows.append((page.relative_to(html).as_posix(), size / 1e6))
+    return rows
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subprocess.run([str(BIN / "jupyter-book"), "create", str(tmp / "stock")], check=True,
+                       stdout=subprocess.DEVNULL)
+        stock = timed([str(BIN / "jupyter-book"), "build", str(tmp / "stock")], tmp)
+        book = copy_of_repository(tmp / "book")
+        cold = timed([sys.executable, "tools/build_book.py", "--fresh"], book)
+        chapter = sorted((book / "chapters").glob("*.md"))[0]
+        chapter.write_text(chapter.read_text() + "\nAn edited sentence, as an author would add.\n")
+        rebuild = timed([sys.executable, "tools/build_book.py"], book)
+        weights = page_weights(book / "_build" / "html")
+
+    print("| measure | this book | goal |")
+    print("| --- | --- | --- |")
+    print(f"| stock `jupyter-book create` template, cold build | {stock:.1f} s | |")
+    print(f"| this book, cold build (chapters executed from scratch) | {cold:.1f} s "
+          f"({cold / stock:.1f}x stock) | ≤ 5x stock |")
+    print(f"| rebuild after editing one chapter ({chapter.name}) | {rebuild:.1f} s "
+          f"({rebuild / stock:.1f}x stock) | ≤ 1.5x stock |")
+    for name, default_ms, worst_ms in widget_update_times():
+        print(f"| widget model update, `{name}` (defaults / slowest slider end) | "
+              f"{default_ms:.0f} ms / {worst_ms:.0f} ms | ≤ 100 ms |")
+    heaviest = max(weights, key=lambda row: row[1])
+    print(f"| heaviest page with its images ({heaviest[0]}) | {heaviest[1]:.2f} MB | ≤ 2 MB |")
+
+
+if __name__ == "__main__":
+    main()
