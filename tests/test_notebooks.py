@@ -39,8 +39,14 @@ def run_with_nbmake(markdown: Path):
         notebook.unlink()
 
 
+def pages():
+    """The notebook pages of the toc, and any chapter file (so a new one is run too)."""
+    listed = chapters_in_toc()
+    return listed + [p for p in sorted((ROOT / "chapters").glob("*.md")) if p not in listed]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("page", chapters_in_toc(), ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize("page", pages(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_page_executes_from_scratch(page):
     result = run_with_nbmake(page)
     assert result.error is None, f"{result.error.summary}\n{result.error.trace}"
@@ -48,6 +54,12 @@ def test_page_executes_from_scratch(page):
 
 def test_there_is_at_least_one_chapter():
     assert any(p.parent.name == "chapters" for p in chapters_in_toc())
+
+
+def test_every_chapter_file_is_in_the_toc():
+    listed = set(chapters_in_toc())
+    for chapter in (ROOT / "chapters").glob("*.md"):
+        assert chapter in listed, f"{chapter.name} is not in _toc.yml"
 
 
 @pytest.mark.slow
