@@ -1,11 +1,26 @@
-"""Shared test setup: headless matplotlib, and the build tools importable."""
+"""Shared test setup: headless matplotlib, the build tools importable, the built site."""
 
+import subprocess
 import sys
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
 sys.path.insert(0, str(ROOT / "tools"))
+
+
+@pytest.fixture(scope="session")
+def site():
+    """A cold build (-n -W --keep-going): the execution cache is dropped, every chapter
+    runs again. Shared by the HTML checks and the browser tests."""
+    build = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--fresh"],
+                           cwd=ROOT, capture_output=True, text=True)
+    log = build.stdout + build.stderr
+    assert build.returncode == 0, log[-5000:]
+    assert "WARNING" not in log, [line for line in log.splitlines() if "WARNING" in line]
+    return HTML

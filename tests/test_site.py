@@ -1,8 +1,6 @@
 """Build the book from scratch (-n -W --keep-going) and check the HTML a reader gets."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pybtex.database
@@ -29,17 +27,6 @@ def toc_files():
 
 def chapter_files():
     return [f for f in toc_files() if f.startswith("chapters/")]
-
-
-@pytest.fixture(scope="session")
-def site():
-    """A cold build: the execution cache is dropped, every chapter runs again."""
-    build = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--fresh"],
-                           cwd=ROOT, capture_output=True, text=True)
-    log = build.stdout + build.stderr
-    assert build.returncode == 0, log[-5000:]
-    assert "WARNING" not in log, [line for line in log.splitlines() if "WARNING" in line]
-    return HTML
 
 
 def page(site, name):

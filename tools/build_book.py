@@ -12,7 +12,8 @@ Why not a plain `jupyter-book build`?
   drop the cache when it changes.
 
 Usage: python tools/build_book.py [--fresh]
-  --fresh   drop the execution cache first (every chapter runs from scratch).
+  --fresh   a cold build: drop the execution cache (every chapter runs from scratch) and
+            Sphinx's saved environment and output.
 """
 
 from __future__ import annotations
@@ -104,11 +105,14 @@ def pre_execute(notebooks: list[Path]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fresh", action="store_true", help="drop the execution cache first")
+    parser.add_argument("--fresh", action="store_true", help="a cold build, from scratch")
     args = parser.parse_args()
 
     BUILD.mkdir(exist_ok=True)
     current = package_hash()
+    if args.fresh:
+        for stale in (BUILD / "html", BUILD / ".doctrees", BUILD / "jupyter_execute"):
+            shutil.rmtree(stale, ignore_errors=True)
     if args.fresh or not HASH_FILE.exists() or HASH_FILE.read_text() != current:
         shutil.rmtree(CACHE, ignore_errors=True)
     HASH_FILE.write_text(current)
