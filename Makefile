@@ -1,9 +1,13 @@
 # The two commands of the README: `make book` and `make test`.
 # Both create .venv from requirements.txt when it is missing or older than the requirements.
+# `make test` also needs Debian's chromium (browser tests) and the npm package axe-core
+# (accessibility checks); it installs them when they are missing (as root), or says how.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AXE    := $(VENV)/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
 
 .PHONY: book test bench clean
 
@@ -17,10 +21,15 @@ $(STAMP): requirements.txt pyproject.toml postBuild
 	PATH="$(abspath $(BIN)):$$PATH" bash postBuild
 	@touch $@
 
+$(AXE): | $(STAMP)
+	@tools/need_debian_package.sh npm npm
+	npm install --prefix $(VENV) --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+
 book: $(STAMP)
 	$(BIN)/python tools/build_book.py
 
-test: $(STAMP)
+test: $(STAMP) $(AXE)
+	@tools/need_debian_package.sh chromium chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -18,9 +18,11 @@ def line_frame(fig, slope):
 
 
 def test_scrubber_is_self_contained_and_has_alt_text():
-    html = scrubber(line_frame, [1.0, 2.0, 3.0], figsize=(3, 2), alt='a "line" rising').data
+    html = scrubber(line_frame, [1.0, 2.0, 3.0], figsize=(3, 2), alt='a "line" rising',
+                    label="slope").data
     assert not re.search(r'<(link|script)[^>]+(href|src)="https?://', html)  # nothing from a CDN
     assert 'alt="a &quot;line&quot; rising"' in html
+    assert 'aria-label="slope"' in html  # the slider has an accessible name
     frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,', html)
     assert len(frames) == 3
     # frames differ: the figure really changes with the slider

@@ -115,3 +115,63 @@ def test_numbers_in_the_prose_come_from_code(site):
     text = soup.get_text(" ")
     assert "glue:text" not in text and "{glue" not in text
     assert re.search(r"our diffusion limit is\s+2\d\d\s+µm", text)
+
+
+@pytest.mark.slow
+def test_every_internal_link_and_anchor_resolves(site):
+    """Offline link check of the built HTML: local targets exist, #anchors exist."""
+    ids = {}
+
+    def anchors(path):
+        if path not in ids:
+            soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+            ids[path] = {tag["id"] for tag in soup.find_all(id=True)} | \
+                        {tag["name"] for tag in soup.find_all("a", attrs={"name": True})}
+        return ids[path]
+
+    checked = 0
+    for page_path in sorted(site.rglob("*.html")):
+        if "_static" in page_path.parts:
+            continue
+        soup = BeautifulSoup(page_path.read_text(encoding="utf-8"), "html.parser")
+        for link in soup.find_all("a", href=True):
+            href = link["href"]
+            if re.match(r"[a-z][a-z0-9+.-]*:", href) or href.startswith("//"):
+                continue  # external (https:, mailto:, ...): not checked offline
+            target, _, fragment = href.partition("#")
+            target_path = (page_path.parent / target).resolve() if target else page_path
+            if target_path.is_dir():
+                target_path = target_path / "index.html"
+            assert target_path.is_file(), f"{page_path.relative_to(site)}: broken link {href}"
+            if fragment and target_path.suffix == ".html":
+                assert fragment in anchors(target_path), \
+                    f"{page_path.relative_to(site)}: missing anchor {href}"
+            checked += 1
+    assert checked > 100
+
+
+def test_every_doi_is_well_formed():
+    entries = pybtex.database.parse_file(ROOT / "references.bib").entries
+    dois = {key: e.fields["doi"] for key, e in entries.items() if "doi" in e.fields}
+    assert len(dois) >= len(ARTICLE_AND_ITS_REFERENCES)
+    for key, doi in dois.items():
+        assert re.fullmatch(r"10\.\d{4,9}/\S+", doi), f"{key}: malformed DOI {doi!r}"
+    for key, entry in entries.items():
+        if "doi" not in entry.fields:  # an entry without a DOI must say why
+            assert "DOI" in entry.fields.get("note", ""), key
+
+
+@pytest.mark.slow
+def test_every_doi_is_rendered_as_a_link(site):
+    entries = pybtex.database.parse_file(ROOT / "references.bib").entries
+    links = {a.get("href", "") for a in page(site, "bibliography").find_all("a")}
+    for key, entry in entries.items():
+        if "doi" in entry.fields:
+            assert f"https://doi.org/{entry.fields['doi']}" in links, key
+
+
+@pytest.mark.slow
+def test_execution_status_page_lists_every_chapter(site):
+    text = page(site, "execution").get_text(" ")
+    for name in chapter_files():
+        assert name.split("/")[-1] in text, name

@@ -134,14 +134,15 @@ def _palette_png(match: re.Match) -> str:
 
 
 def scrubber(draw_frame: Callable[[plt.Figure, float], None], values: Sequence[float],
-             figsize, alt: str, interval_ms: int = 700, dpi: int = 80):
+             figsize, alt: str, label: str = "frame", interval_ms: int = 700, dpi: int = 80):
     """A kernel-free interactive figure: precomputed frames with a slider and buttons.
 
     `draw_frame(fig, value)` draws one frame onto `fig` (clearing it first). The result is
     matplotlib's JavaScript animation HTML, self-contained (frames embedded as PNG), with
-    three changes for an offline, light and accessible site: the CDN stylesheet for the
-    button icons is dropped (the book theme ships Font Awesome), frames are stored as
-    256-colour PNGs to keep the page light, and the frame image gets alt text.
+    changes for an offline, light and accessible site: the CDN stylesheet for the button
+    icons is dropped (the book theme ships Font Awesome), frames are stored as 256-colour
+    PNGs to keep the page light, the frame image gets alt text and the slider the
+    accessible name `label` (what it changes, e.g. "vessel spacing").
     """
     from IPython.display import HTML
 
@@ -159,6 +160,9 @@ def scrubber(draw_frame: Callable[[plt.Figure, float], None], values: Sequence[f
         raise RuntimeError("matplotlib's animation HTML changed: frames not found")
     escaped = alt.replace('"', "&quot;")
     html, count = re.subn(r'<img id="', f'<img alt="{escaped}" id="', html, count=1)
-    if count != 1:
-        raise RuntimeError("matplotlib's animation HTML changed: no frame image found")
+    label = label.replace('"', "&quot;")
+    html, sliders = re.subn(r'type="range" class="anim-slider"',
+                            f'type="range" class="anim-slider" aria-label="{label}"', html, count=1)
+    if count != 1 or sliders != 1:
+        raise RuntimeError("matplotlib's animation HTML changed: frame image or slider not found")
     return HTML(html)

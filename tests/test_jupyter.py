@@ -1,0 +1,178 @@
+"""The chapters as a Binder user meets them: a real Jupyter server from this project's
+virtual environment (made only from requirements.txt and postBuild), chapters opened as
+notebooks through the server (jupytext), executed on a kernel through the server, and one
+chapter driven in JupyterLab in chromium: open, run all, move a slider, see the figure change.
+"""
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from build_book import chapters_in_toc
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = [p for p in chapters_in_toc() if p.parent.name == "chapters"]
+EXECUTION_TIMEOUT = 300  # s per chapter; a chapter takes seconds, the margin absorbs a slow CI
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """`jupyter lab` on 127.0.0.1 with a random token; yields (base URL, token)."""
+    port, token = free_port(), secrets.token_hex(16)
+    jupyter = Path(sys.executable).parent / "jupyter"
+    process = subprocess.Popen(
+        [str(jupyter), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={ROOT}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            api(base, token, "GET", "/api/status")
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail("Jupyter server did not start: " + process.stderr.read().decode()[-2000:])
+            time.sleep(0.5)
+    yield base, token
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def api(base, token, method, path, body=None):
+    request = urllib.request.Request(
+        base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        data = response.read()
+        return json.loads(data) if data else None
+
+
+async def execute_on_kernel(base, token, kernel_id, sources):
+    """Run code cells one by one on a server kernel over its websocket; outputs per cell."""
+    from tornado.websocket import websocket_connect
+
+    url = base.replace("http", "ws") + f"/api/kernels/{kernel_id}/channels?token={token}"
+    connection = await websocket_connect(url)
+    session = uuid.uuid4().hex
+    results = []
+    try:
+        for source in sources:
+            msg_id = uuid.uuid4().hex
+            await connection.write_message(json.dumps({
+                "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": session,
+                           "username": "test", "version": "5.3", "date": ""},
+                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                "content": {"code": source, "silent": False, "store_history": True,
+                            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+            }))
+            outputs, status, idle = [], None, False
+            while not (status and idle):  # the reply and the idle status come in either order
+                raw = await asyncio.wait_for(connection.read_message(), EXECUTION_TIMEOUT)
+                assert raw is not None, "kernel websocket closed"
+                message = json.loads(raw)
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = message["header"]["msg_type"]
+                if kind in ("display_data", "execute_result", "error", "stream"):
+                    outputs.append((kind, message["content"]))
+                if kind == "execute_reply":
+                    status = message["content"]["status"]
+                if kind == "status" and message["content"]["execution_state"] == "idle":
+                    idle = True
+            results.append((status, outputs))
+            if status != "ok":
+                break
+    finally:
+        connection.close()
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_runs_as_a_notebook_through_the_server(lab, chapter):
+    base, token = lab
+    path = chapter.relative_to(ROOT).as_posix()
+    model = api(base, token, "GET", f"/api/contents/{path}?type=notebook&content=1")
+    assert model["type"] == "notebook", "jupytext did not make the chapter a notebook"
+    code = [cell["source"] for cell in model["content"]["cells"] if cell["cell_type"] == "code"]
+    session = api(base, token, "POST", "/api/sessions",
+                  {"path": path, "type": "notebook", "kernel": {"name": "python3"}})
+    try:
+        results = asyncio.run(execute_on_kernel(base, token, session["kernel"]["id"], code))
+    finally:
+        api(base, token, "DELETE", f"/api/sessions/{session['id']}")
+    for source, (status, outputs) in zip(code, results):
+        errors = [o for kind, o in outputs if kind == "error"]
+        assert status == "ok", f"cell failed: {source[:200]}\n{errors}"
+    assert len(results) == len(code)
+
+    # the live panel: one cell displays the sliders (a widget), the next shows the figure
+    panel = next(i for i, source in enumerate(code) if "LivePanel(" in source)
+    widget_outputs = [o for kind, o in results[panel][1] if kind == "display_data"]
+    assert any("application/vnd.jupyter.widget-view+json" in o["data"] for o in widget_outputs)
+    figure_outputs = [o for kind, o in results[panel + 1][1] if kind == "display_data"]
+    assert any("image/png" in o["data"] for o in figure_outputs)
+
+
+@pytest.mark.slow
+def test_a_reader_runs_a_chapter_in_jupyterlab_and_moves_a_slider(lab):
+    from playwright.sync_api import sync_playwright
+
+    from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    base, token = lab
+    chapter = CHAPTERS[0].relative_to(ROOT).as_posix()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/lab/tree/{chapter}?token={token}")
+            # opened as a notebook (postBuild's default viewer), not in the text editor
+            page.locator(".jp-NotebookPanel").first.wait_for(timeout=60_000)
+            assert page.locator(".jp-FileEditor").count() == 0, "opened in the text editor"
+            page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=60_000)  # kernel ready
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_text("Run All Cells", exact=True).click()
+            # wait for the last cell to have run: every code cell shows an execution count
+            page.wait_for_function(
+                "() => { const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                ".map(p => p.textContent.trim()).filter(t => t.startsWith('['));"
+                " return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t)); }",
+                timeout=EXECUTION_TIMEOUT * 1000)
+            slider = page.locator(".widget-slider .noUi-handle").first
+            slider.wait_for(state="attached", timeout=60_000)
+            figures = page.locator(".jp-OutputArea-output img")
+            before = [figures.nth(i).get_attribute("src") for i in range(figures.count())]
+            assert before, "no figure after Run All"
+            # a reader moves the slider (its handle takes the arrow keys, as for any user)
+            slider.focus()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "(before) => [...document.querySelectorAll('.jp-OutputArea-output img')]"
+                ".some((img, i) => img.getAttribute('src') !== before[i])",
+                arg=before, timeout=60_000)
+        finally:
+            browser.close()
