@@ -1,5 +1,6 @@
 """Benchmark (not a pass/fail test): build times against a stock Jupyter Book, the
-rebuild after editing one chapter, each widget's model-update time, and page weights.
+rebuild after editing one chapter, each widget's model-update time, and the weight of every
+page (with its images, and with its scripts and stylesheets as a first visit loads them).
 
 Usage: python tools/benchmark.py        (run from the repository; takes ~1-2 minutes)
 
@@ -66,19 +67,26 @@ def widget_update_times() -> list[tuple[str, float, float]]:
     return rows
 
 
-def page_weights(html: Path) -> list[tuple[str, float]]:
+def page_weights(html: Path) -> list[tuple[str, float, float]]:
+    """(page, MB of the HTML with its images, MB with its scripts and stylesheets too)."""
     from bs4 import BeautifulSoup
 
     rows = []
     for page in sorted(html.rglob("*.html")):
         if page.name in ("search.html", "genindex.html") or "_static" in page.parts:
             continue
-        size = page.stat().st_size
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        for image in soup.select("img[src]"):
-            if not image["src"].startswith(("data:", "http")):
-                size += (page.parent / image["src"]).resolve().stat().st_size
-        rows.append((page.relative_to(html).as_posix(), size / 1e6))
+
+        def local_size(ref):
+            if not ref or ref.startswith(("data:", "http", "//")):
+                return 0
+            path = (page.parent / ref.split("?")[0]).resolve()
+            return path.stat().st_size if path.is_file() else 0
+
+        with_images = page.stat().st_size + sum(local_size(i.get("src")) for i in soup.select("img[src]"))
+        assets = sum(local_size(s.get("src")) for s in soup.select("script[src]"))
+        assets += sum(local_size(l.get("href")) for l in soup.select("link[rel=stylesheet]"))
+        rows.append((page.relative_to(html).as_posix(), with_images / 1e6, (with_images + assets) / 1e6))
     return rows
 
 
@@ -107,6 +115,11 @@ def main() -> None:
               f"{default_ms:.0f} ms / {worst_ms:.0f} ms | ≤ 100 ms |")
     heaviest = max(weights, key=lambda row: row[1])
     print(f"| heaviest page with its images ({heaviest[0]}) | {heaviest[1]:.2f} MB | ≤ 2 MB |")
+    print()
+    print("| page | with its images | with scripts and stylesheets too |")
+    print("| --- | --- | --- |")
+    for name, images, everything in weights:
+        print(f"| {name} | {images:.2f} MB | {everything:.2f} MB |")
 
 
 if __name__ == "__main__":
