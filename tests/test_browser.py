@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-import yaml
+
+from build_book import toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -21,14 +22,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 AXE = ROOT / ".venv" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def toc_pages():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [entry["file"] for entry in part["chapters"]]
-    return files
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +70,7 @@ def visit(browser, url):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", toc_pages())
+@pytest.mark.parametrize("name", toc_files())
 def test_page_in_a_real_browser(browser, server, name):
     page, record = visit(browser, f"{server}/{name}.html")
     try:
@@ -118,7 +111,7 @@ def check_scrubber_responds(page):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", toc_pages())
+@pytest.mark.parametrize("name", toc_files())
 def test_page_has_no_serious_accessibility_violations(browser, server, name):
     assert AXE.exists(), "axe-core is missing: `make test` installs it with npm"
     page, _ = visit(browser, f"{server}/{name}.html")

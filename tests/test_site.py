@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pybtex.database
 import pytest
-import yaml
 from bs4 import BeautifulSoup
+
+from build_book import toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -15,14 +16,6 @@ ARTICLE_AND_ITS_REFERENCES = [
     "lorusso2008", "wang2021", "neophytou2021", "spano2012", "spill2016",
 ]
 PAGE_BUDGET_BYTES = 2 * 1024 * 1024
-
-
-def toc_files():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [entry["file"] for entry in part["chapters"]]
-    return files
 
 
 def chapter_files():

@@ -63,8 +63,8 @@ def package_hash() -> str:
     return digest.hexdigest()
 
 
-def chapters_in_toc() -> list[Path]:
-    """The notebook pages listed in _toc.yml, in order (text notebooks only)."""
+def toc_files() -> list[str]:
+    """Every page listed in _toc.yml, in order, as written there (no suffix)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
 
@@ -79,7 +79,12 @@ def chapters_in_toc() -> list[Path]:
                 walk(item)
 
     walk(toc.get("parts", toc.get("chapters", [])))
-    paths = [ROOT / (f if f.endswith(".md") else f + ".md") for f in files]
+    return [f.removesuffix(".md") for f in files]
+
+
+def chapters_in_toc() -> list[Path]:
+    """The notebook pages listed in _toc.yml, in order (text notebooks only)."""
+    paths = [ROOT / f"{f}.md" for f in toc_files()]
     return [p for p in paths if p.exists() and p.read_text().lstrip().startswith("---\njupytext:")]
 
 
