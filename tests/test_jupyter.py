@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,10 @@ def test_chapter_runs_as_a_notebook_through_the_server(lab, chapter):
     session = api(base, token, "POST", "/api/sessions",
                   {"path": path, "type": "notebook", "kernel": {"name": "python3"}})
     try:
-        results = asyncio.run(execute_on_kernel(base, token, session["kernel"]["id"], code))
+        # in a thread of its own: Playwright's sync API keeps an event loop in this one
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            results = pool.submit(asyncio.run, execute_on_kernel(
+                base, token, session["kernel"]["id"], code)).result()
     finally:
         api(base, token, "DELETE", f"/api/sessions/{session['id']}")
     for source, (status, outputs) in zip(code, results):
@@ -137,42 +141,36 @@ def test_chapter_runs_as_a_notebook_through_the_server(lab, chapter):
 
 
 @pytest.mark.slow
-def test_a_reader_runs_a_chapter_in_jupyterlab_and_moves_a_slider(lab):
-    from playwright.sync_api import sync_playwright
-
-    from test_browser import CHROMIUM, CHROMIUM_ARGS
-
+def test_a_reader_runs_a_chapter_in_jupyterlab_and_moves_a_slider(lab, browser):
     base, token = lab
     chapter = CHAPTERS[0].relative_to(ROOT).as_posix()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(f"{base}/lab/tree/{chapter}?token={token}")
-            # opened as a notebook (postBuild's default viewer), not in the text editor
-            page.locator(".jp-NotebookPanel").first.wait_for(timeout=60_000)
-            assert page.locator(".jp-FileEditor").count() == 0, "opened in the text editor"
-            page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=60_000)  # kernel ready
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_text("Run All Cells", exact=True).click()
-            # wait for the last cell to have run: every code cell shows an execution count
-            page.wait_for_function(
-                "() => { const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                ".map(p => p.textContent.trim()).filter(t => t.startsWith('['));"
-                " return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t)); }",
-                timeout=EXECUTION_TIMEOUT * 1000)
-            slider = page.locator(".widget-slider .noUi-handle").first
-            slider.wait_for(state="attached", timeout=60_000)
-            figures = page.locator(".jp-OutputArea-output img")
-            before = [figures.nth(i).get_attribute("src") for i in range(figures.count())]
-            assert before, "no figure after Run All"
-            # a reader moves the slider (its handle takes the arrow keys, as for any user)
-            slider.focus()
-            for _ in range(5):
-                page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                "(before) => [...document.querySelectorAll('.jp-OutputArea-output img')]"
-                ".some((img, i) => img.getAttribute('src') !== before[i])",
-                arg=before, timeout=60_000)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{base}/lab/tree/{chapter}?token={token}")
+        # opened as a notebook (postBuild's default viewer), not in the text editor
+        page.locator(".jp-NotebookPanel").first.wait_for(timeout=60_000)
+        assert page.locator(".jp-FileEditor").count() == 0, "opened in the text editor"
+        page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=60_000)  # kernel ready
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        # wait for the last cell to have run: every code cell shows an execution count
+        page.wait_for_function(
+            "() => { const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')]"
+            ".map(p => p.textContent.trim()).filter(t => t.startsWith('['));"
+            " return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t)); }",
+            timeout=EXECUTION_TIMEOUT * 1000)
+        slider = page.locator(".widget-slider .noUi-handle").first
+        slider.wait_for(state="attached", timeout=60_000)
+        figures = page.locator(".jp-OutputArea-output img")
+        before = [figures.nth(i).get_attribute("src") for i in range(figures.count())]
+        assert before, "no figure after Run All"
+        # a reader moves the slider (its handle takes the arrow keys, as for any user)
+        slider.focus()
+        for _ in range(5):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "(before) => [...document.querySelectorAll('.jp-OutputArea-output img')]"
+            ".some((img, i) => img.getAttribute('src') !== before[i])",
+            arg=before, timeout=60_000)
+    finally:
+        page.close()
