@@ -58,3 +58,13 @@ def test_checks_name_the_parameter():
         check_positive("rate", "fast")
     with pytest.raises(ValueError, match="points"):
         check_array("points", [[1.0, 2.0]], shape_tail=(3,))
+
+
+def test_with_defaults_fills_only_missing_values():
+    from tmebook import hypoxia
+    from tmebook.parameters import with_defaults
+
+    values = with_defaults(hypoxia.PARAMETERS, p_vessel=None, consumption=3.0)
+    assert values == {"p_vessel": hypoxia.PARAMETERS["p_vessel"].value, "consumption": 3.0}
+    with pytest.raises(KeyError):
+        with_defaults(hypoxia.PARAMETERS, not_a_parameter=None)

@@ -64,6 +64,7 @@ from .parameters import (
     check_finite,
     check_nonnegative,
     check_positive,
+    with_defaults,
 )
 
 # --- published numbers this chapter reproduces ----------------------------------------------
@@ -351,12 +352,10 @@ def simulate_hahnfeldt(t_end=30.0, initial_volume=None, initial_capacity=None, g
 
     rtol/atol apply to ln V and ln K, so they are relative tolerances on V and K.
     """
-    pars = {
-        "initial_volume": initial_volume, "initial_capacity": initial_capacity,
-        "growth_rate": growth_rate, "stimulation": stimulation, "inhibition": inhibition,
-        "capacity_loss": capacity_loss,
-    }
-    pars = {k: (default(k) if v is None else v) for k, v in pars.items()}
+    pars = with_defaults(
+        PARAMETERS, initial_volume=initial_volume, initial_capacity=initial_capacity,
+        growth_rate=growth_rate, stimulation=stimulation, inhibition=inhibition,
+        capacity_loss=capacity_loss)
     lam1, b, d, lam2 = _hahnfeldt_rates(pars["growth_rate"], pars["stimulation"],
                                         pars["inhibition"], pars["capacity_loss"])
     v0 = check_positive("initial_volume", pars["initial_volume"])
@@ -578,14 +577,13 @@ def grow_network(chemotaxis=None, taf_strength=None, seed=0, space_step=None, ti
     fibronectin (beta): explicit Euler steps of the c and f equations with n = 1 on
     sprout cells. Stops at the first arrival (`stop_at_arrival`) or at t_max.
     """
-    pars = {
-        "chemotaxis": chemotaxis, "taf_strength": taf_strength, "space_step": space_step,
-        "time_step": time_step, "haptotaxis": haptotaxis, "tip_diffusion": tip_diffusion,
-        "chemotaxis_saturation": chemotaxis_saturation, "branch_age": branch_age,
-        "taf_uptake": taf_uptake, "fibronectin_production": fibronectin_production,
-        "fibronectin_uptake": fibronectin_uptake,
-    }
-    pars = {k: (default(k) if v is None else v) for k, v in pars.items()}
+    pars = with_defaults(
+        PARAMETERS, chemotaxis=chemotaxis, taf_strength=taf_strength,
+        space_step=space_step, time_step=time_step, haptotaxis=haptotaxis,
+        tip_diffusion=tip_diffusion, chemotaxis_saturation=chemotaxis_saturation,
+        branch_age=branch_age, taf_uptake=taf_uptake,
+        fibronectin_production=fibronectin_production,
+        fibronectin_uptake=fibronectin_uptake)
     chi0 = check_nonnegative("chemotaxis", pars["chemotaxis"])
     c0 = check_positive("taf_strength", pars["taf_strength"])
     h = check_positive("space_step", pars["space_step"])

@@ -48,6 +48,7 @@ from .parameters import (
     check_finite,
     check_nonnegative,
     check_positive,
+    with_defaults,
 )
 
 # --- parameters ---------------------------------------------------------------------------
@@ -138,13 +139,11 @@ def default(name: str) -> float:
 def _rates(cell_diffusion, haptotaxis, degradation, enzyme_diffusion, enzyme_production,
            enzyme_decay, mmp_inhibition):
     """Validated rates, with the inhibitor folded into the effective degradation rate."""
-    values = {
-        "cell_diffusion": cell_diffusion, "haptotaxis": haptotaxis,
-        "degradation": degradation, "enzyme_diffusion": enzyme_diffusion,
-        "enzyme_production": enzyme_production, "enzyme_decay": enzyme_decay,
-        "mmp_inhibition": mmp_inhibition,
-    }
-    values = {k: (default(k) if v is None else v) for k, v in values.items()}
+    values = with_defaults(
+        PARAMETERS, cell_diffusion=cell_diffusion, haptotaxis=haptotaxis,
+        degradation=degradation, enzyme_diffusion=enzyme_diffusion,
+        enzyme_production=enzyme_production, enzyme_decay=enzyme_decay,
+        mmp_inhibition=mmp_inhibition)
     rates = {k: check_nonnegative(k, v) for k, v in values.items()}
     if rates["mmp_inhibition"] > 1.0:
         raise ValueError(f"mmp_inhibition must lie in [0, 1], got {mmp_inhibition!r}")

@@ -37,6 +37,7 @@ from .parameters import (
     check_finite,
     check_nonnegative,
     check_positive,
+    with_defaults,
 )
 
 # --- parameters ---------------------------------------------------------------------------
@@ -514,11 +515,9 @@ def solve_section(vessels, section_side=None, n_grid=WIDGET_GRID, p_vessel=None,
     cylinder of radius h e^(-gamma)/(2 sqrt 2) ~ 0.2 h (the five-point lattice Green's
     function), so pO2 next to thin vessels is resolved only to within a grid cell.
     """
-    pars = {
-        "section_side": section_side, "p_vessel": p_vessel, "diffusivity": diffusivity,
-        "consumption": consumption, "km": km, "vessel_radius": vessel_radius,
-    }
-    pars = {k: (default(k) if v is None else v) for k, v in pars.items()}
+    pars = with_defaults(
+        PARAMETERS, section_side=section_side, p_vessel=p_vessel, diffusivity=diffusivity,
+        consumption=consumption, km=km, vessel_radius=vessel_radius)
     side = check_positive("section_side", pars["section_side"])
     p_vessel = check_positive("p_vessel", pars["p_vessel"])
     diffusivity = check_positive("diffusivity", pars["diffusivity"])

@@ -65,6 +65,12 @@ def parameter_table(parameters: Iterable[Parameter]) -> str:
     return "\n".join(rows)
 
 
+def with_defaults(parameters: dict, **values) -> dict:
+    """The given keyword values, each None replaced by that parameter's recorded value."""
+    return {name: parameters[name].value if value is None else value
+            for name, value in values.items()}
+
+
 # --- input checks -------------------------------------------------------------------------
 # Every public model function validates its inputs with these, so bad input fails loudly
 # with the parameter's name instead of returning NaN or garbage.
