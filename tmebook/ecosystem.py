@@ -1,30 +1,52 @@
-"""Chapter 2: the tumour microenvironment as an ecosystem. Tumour and host cells as competing populations.
+"""Chapter 2: the tumour microenvironment as an ecosystem. Stroma and two kinds of tumour cell
+as players of an evolutionary game (Basanta et al. 2012).
 
-Following the competition-theory view of Gatenby (1996), the tumour-host interface is modelled as two populations
-that compete for the same space and resources (Lotka-Volterra competition):
+Three cell types meet at random and each meeting pays its cells a fitness:
 
-    dN/dt = r_N N (1 - (N + a_NT T) / K_N)      host (normal and stromal) cells
-    dT/dt = r_T T (1 - (T + a_TN N) / K_T)      tumour cells
+    S   stromal cells
+    D   tumour cells that depend on the microenvironment (they extract resources from it and
+        can co-opt the stroma)
+    I   tumour cells independent of the microenvironment (they make what they need, at a cost)
 
-N and T are cell densities in units of the host tissue's carrying capacity (so K_N = 1);
-time is in days, r_N and r_T in 1/day; a_NT (effect of tumour cells on host cells) and
-a_TN (effect of host cells on tumour cells) are dimensionless. a_TN may be negative: the
-host then helps the tumour (stroma co-opted by the tumour, Basanta et al. 2012); a_NT is
-kept non-negative (tumour cells never feed the host tissue), which keeps every solution
-bounded.
+with the payoff matrix of Basanta et al. (2012) (row: the cell that is paid; column: the
+cell it meets), as reproduced by Mirzaev, Williamson & Scott (2018, egtplot):
 
-Analytic results (derived in this module, checked numerically in the tests):
-  equilibria   E0 = (0, 0); E_N = (K_N, 0); E_T = (0, K_T);
-               E* = ((K_N - a_NT K_T) / (1 - a_NT a_TN), (K_T - a_TN K_N) / (1 - a_NT a_TN));
-  invasion     a rare tumour in healthy tissue grows at  lambda_T = r_T (1 - a_TN K_N / K_T),
-               rare host cells in tumour tissue grow at  lambda_N = r_N (1 - a_NT K_T / K_N);
-               these are the eigenvalues that decide the stability of E_N and E_T;
-  regimes      lambda_T > 0 > lambda_N: tumour takeover (E_T attracts everything);
-               lambda_N > 0 > lambda_T: the host holds (E_N attracts everything);
-               both > 0: coexistence (E* is a stable node);
-               both < 0: bistability (E* is a saddle; who was there first wins).
-The regime boundaries are the lines a_TN = K_T / K_N and a_NT = K_N / K_T; growth rates
-set how fast the outcome arrives, never which outcome it is.
+            S              D          I
+    S   [   0              alpha      0            ]
+    D   [   1 + alpha - beta   1 - 2 beta   1 - beta + rho ]
+    I   [   1 - gamma      1 - gamma  1 - gamma    ]
+
+alpha: benefit of the cooperation between a stromal and a dependent cell; beta: cost of
+extracting resources from the microenvironment; gamma: cost of being independent of it;
+rho: benefit to a dependent cell of growth factors made by independent cells. All are
+dimensionless payoffs (fitness relative to the baseline payoff 1).
+
+The frequencies x = (x_S, x_D, x_I) on the simplex follow the replicator equation
+
+    dx_i/dt = x_i [ (A x)_i - x.A x ],
+
+with time in units of the inverse payoff (one unit is about one cell generation if payoffs are
+fitness per generation: an assumption, the game itself has no clock).
+
+Analytic results (derived here, checked numerically in the tests):
+  vertices     at the pure state j the eigenvalues are A_ij - A_jj for the two other types i:
+               the rate at which a rare type i invades a tissue made of j;
+  edge mixes   on the edge (i, j) the two types coexist at x_i = (A_jj - A_ij) / (A_ii - A_ij - A_ji
+               + A_jj) when that lies in (0, 1); S-D: x_S = (alpha + 2 beta - 1) / (2 alpha + beta),
+               D-I: x_D = (gamma + rho - beta) / (beta + rho); the S-I edge has no isolated mix
+               (every point of it is an equilibrium when gamma = 1);
+  interior     x_D = (1 - gamma) / alpha, because the independent cells' payoff 1 - gamma is
+               constant and the stroma's, alpha x_D, must equal it;
+  outcomes     the independent tumour takes over (pure I stable) iff gamma < 1 and
+               gamma < beta - rho; the stroma holds (pure S stable) iff beta > 1 + alpha and
+               gamma > 1; stroma and dependent tumour coexist stably (the stroma is co-opted)
+               iff both invade each other (beta < 1 + alpha, beta > (1 - alpha) / 2) and
+               independent cells cannot invade the mix (gamma > 1 - alpha (1 + alpha - beta) /
+               (2 alpha + beta)).
+  Lotka-Volterra  with y_i = x_i / x_I the game is the two-species Lotka-Volterra system
+               dy_i/dtau = y_i (r_i + sum_j B_ij y_j), r_i = A_iI - A_II, B_ij = A_ij - A_Ij, in the
+               rescaled time dtau = x_I dt (Hofbauer & Sigmund 1998): the game is a competition
+               model of Gatenby's kind in other coordinates.
 """
 
 from __future__ import annotations
@@ -34,72 +56,82 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .parameters import (
-    Parameter,
-    check_array,
-    check_finite,
-    check_nonnegative,
-    check_positive,
-)
+from .parameters import Parameter, check_array, check_nonnegative, check_positive
 
 # --- parameters ---------------------------------------------------------------------------
+
+_TABLE = ("its payoff table, as printed with the parameters' meanings by {cite:t}`mirzaev2018` "
+          "(one of whose authors is a co-author of the game)")
+_VALUE = ("; the value is illustrative: the paper's own parameter values could not be read, "
+          "and {cite:t}`mirzaev2018` use 1 for all four as a demonstration")
 
 PARAMETERS = {
     p.name: p
     for p in [
         Parameter(
-            "host_growth_rate", r"r_N", 0.1, "1/day", "net growth rate of host cells when rare",
-            None, "illustrative: host tissue renews more slowly than the tumour; "
-            "the abstract of {cite:t}`gatenby1996` gives no values and its text was not available",
+            "alpha", r"\alpha", 1.0, "1 (payoff)",
+            "benefit of the cooperation between a stromal cell and a dependent tumour cell",
+            "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0,
         ),
         Parameter(
-            "tumour_growth_rate", r"r_T", 0.3, "1/day", "net growth rate of tumour cells when rare",
-            None, "illustrative: a doubling time of about 2.3 days; it changes the speed of the "
-            "outcome, not the outcome",
-            low=0.05, high=1.0,
+            "beta", r"\beta", 0.6, "1 (payoff)",
+            "cost to a dependent tumour cell of extracting resources from the microenvironment",
+            "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0,
         ),
         Parameter(
-            "host_capacity", r"K_N", 1.0, "1 (tissue capacity)",
-            "carrying capacity of host cells (the unit of density)", None,
-            "densities are measured in units of the host tissue's capacity",
+            "gamma", r"\gamma", 0.8, "1 (payoff)",
+            "cost of being independent of the microenvironment",
+            "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0,
         ),
         Parameter(
-            "tumour_capacity", r"K_T", 1.2, "1 (tissue capacity)",
-            "carrying capacity of tumour cells", None,
-            "illustrative: tumour cells pack more densely than the tissue they replace",
-        ),
-        Parameter(
-            "alpha_tn", r"\alpha_{TN}", 0.6, "1",
-            "effect of host cells on tumour growth (negative: the host helps the tumour)", None,
-            "illustrative; negative values stand for stroma co-opted by the tumour "
-            "({cite:t}`basanta2012`)",
-            low=-0.8, high=2.0,
-        ),
-        Parameter(
-            "alpha_nt", r"\alpha_{NT}", 1.0, "1",
-            "competitive effect of tumour cells on host cells", None,
-            "illustrative; above K_N/K_T the tumour displaces the host",
-            low=0.0, high=2.0,
+            "rho", r"\rho", 0.2, "1 (payoff)",
+            "benefit to a dependent cell of growth factors made by independent cells",
+            "basanta2012", _TABLE + _VALUE, low=0.0, high=1.0,
         ),
     ]
 }
 
-#: Relative tolerances of the ODE solves (absolute tolerance ATOL in units of K_N); the
-#: densities are O(1), so these resolve every trajectory far below plotting accuracy.
-RTOL = 1e-8
-ATOL = 1e-10
+#: The example of Mirzaev et al. (2018, their Figure 1): alpha = beta = gamma = rho = 1.
+EGTPLOT_EXAMPLE = {"alpha": 1.0, "beta": 1.0, "gamma": 1.0, "rho": 1.0}
 
-#: A tumour seeded into healthy tissue: host at capacity, one tumour cell in a hundred.
-SEED_TUMOUR_FRACTION = 0.01
+STRATEGIES = ("S", "D", "I")
+STRATEGY_NAMES = {"S": "stroma", "D": "dependent tumour", "I": "independent tumour"}
 
-#: Invasion rates within this (1/day) of zero are reported as a regime boundary.
-BOUNDARY_TOLERANCE = 1e-12
+#: Relative and absolute tolerances of the ODE solves; frequencies are O(1), so these resolve
+#: every trajectory far below plotting accuracy.
+RTOL = 1e-9
+ATOL = 1e-12
 
-REGIMES = ("tumour takeover", "host holds", "coexistence", "bistable")
+#: A tumour arising in stroma-rich tissue: one cell in a hundred of each tumour type
+#: (assumption; the outcome maps start every parameter set from here).
+SEED = np.array([0.98, 0.01, 0.01])
+
+#: Eigenvalues within this of zero make an equilibrium non-hyperbolic.
+HYPERBOLIC_TOLERANCE = 1e-10
+
+#: A type with a final frequency below this has died out (for naming an outcome).
+PRESENT = 1e-3
+
+#: Outcomes, named by the types that persist, with what they mean for the tissue.
+OUTCOMES = {
+    "S": "stroma holds: the tumour cannot grow",
+    "D": "dependent tumour displaces the stroma",
+    "I": "independent tumour takes over",
+    "S+D": "stroma co-opted by the dependent tumour",
+    "D+I": "mixed tumour without stroma",
+    "S+I": "stroma beside an independent tumour",
+    "S+D+I": "all three coexist",
+}
 
 
 def default(name: str) -> float:
     return PARAMETERS[name].value
+
+
+def outcome_of(state) -> str:
+    """The outcome named by the types present (frequency above PRESENT) in a state."""
+    x = check_array("state", state, ndim=1, shape_tail=(3,))
+    return "+".join(s for s, xi in zip(STRATEGIES, x) if xi > PRESENT)
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -107,18 +139,18 @@ def default(name: str) -> float:
 
 @dataclass(frozen=True)
 class Equilibrium:
-    """A steady state with the eigenvalues of its Jacobian."""
+    """A rest point of the replicator equation with the eigenvalues of its Jacobian on the
+    simplex."""
 
-    name: str
-    state: np.ndarray            # (N, T)
-    eigenvalues: np.ndarray      # analytic, real for every equilibrium of this model
-    feasible: bool               # both densities non-negative
+    name: str                    # the types present: "S", "S+D", "S+D+I", ...
+    state: np.ndarray            # (x_S, x_D, x_I)
+    eigenvalues: np.ndarray      # two, complex in general
 
     @property
     def kind(self) -> str:
         real = np.real(self.eigenvalues)
-        oscillating = bool(np.any(np.imag(self.eigenvalues) != 0))
-        if np.any(np.abs(real) <= BOUNDARY_TOLERANCE):
+        oscillating = bool(np.any(np.abs(np.imag(self.eigenvalues)) > HYPERBOLIC_TOLERANCE))
+        if np.any(np.abs(real) <= HYPERBOLIC_TOLERANCE):
             return "non-hyperbolic"
         if np.all(real < 0):
             return "stable focus" if oscillating else "stable node"
@@ -132,256 +164,314 @@ class Equilibrium:
 
 
 @dataclass(frozen=True)
-class TumourHostModel:
-    """Lotka-Volterra competition between host cells N and tumour cells T (module docstring)."""
+class StromaGame:
+    """The tumour-stroma game of Basanta et al. (2012) under the replicator equation."""
 
-    host_growth_rate: float = field(default_factory=lambda: default("host_growth_rate"))
-    tumour_growth_rate: float = field(default_factory=lambda: default("tumour_growth_rate"))
-    host_capacity: float = field(default_factory=lambda: default("host_capacity"))
-    tumour_capacity: float = field(default_factory=lambda: default("tumour_capacity"))
-    alpha_tn: float = field(default_factory=lambda: default("alpha_tn"))
-    alpha_nt: float = field(default_factory=lambda: default("alpha_nt"))
+    alpha: float = field(default_factory=lambda: default("alpha"))
+    beta: float = field(default_factory=lambda: default("beta"))
+    gamma: float = field(default_factory=lambda: default("gamma"))
+    rho: float = field(default_factory=lambda: default("rho"))
 
     def __post_init__(self):
-        for name in ("host_growth_rate", "tumour_growth_rate", "host_capacity", "tumour_capacity"):
-            object.__setattr__(self, name, check_positive(name, getattr(self, name)))
-        object.__setattr__(self, "alpha_tn", check_finite("alpha_tn", self.alpha_tn))
-        object.__setattr__(self, "alpha_nt", check_nonnegative("alpha_nt", self.alpha_nt))
+        # Benefits and costs are magnitudes: their signs are fixed by the payoff table.
+        for name in ("alpha", "beta", "gamma", "rho"):
+            object.__setattr__(self, name, check_nonnegative(name, getattr(self, name)))
 
-    def with_(self, **changes) -> "TumourHostModel":
+    def with_(self, **changes) -> "StromaGame":
         """A copy with some parameters changed (validated again)."""
         return replace(self, **changes)
 
-    # The right-hand side takes any number of (N, T) pairs stacked as [N0, T0, N1, T1, ...],
-    # so many trajectories are integrated in one solve_ivp call.
-    def rhs(self, t, y):
-        y = np.asarray(y, dtype=float)
-        n, tum = y[0::2], y[1::2]
-        dy = np.empty_like(y)
-        dy[0::2] = self.host_growth_rate * n * (1 - (n + self.alpha_nt * tum) / self.host_capacity)
-        dy[1::2] = self.tumour_growth_rate * tum * (1 - (tum + self.alpha_tn * n) / self.tumour_capacity)
-        return dy
-
-    def jacobian(self, n, tum) -> np.ndarray:
-        """d(dN/dt, dT/dt) / d(N, T) at one state."""
-        r_n, r_t = self.host_growth_rate, self.tumour_growth_rate
-        k_n, k_t = self.host_capacity, self.tumour_capacity
-        a_nt, a_tn = self.alpha_nt, self.alpha_tn
+    def payoff_matrix(self) -> np.ndarray:
+        a, b, g, r = self.alpha, self.beta, self.gamma, self.rho
         return np.array([
-            [r_n * (1 - (2 * n + a_nt * tum) / k_n), -r_n * a_nt * n / k_n],
-            [-r_t * a_tn * tum / k_t, r_t * (1 - (2 * tum + a_tn * n) / k_t)],
+            [0.0, a, 0.0],
+            [1 + a - b, 1 - 2 * b, 1 - b + r],
+            [1 - g, 1 - g, 1 - g],
         ])
 
-    def invasion_rates(self) -> tuple[float, float]:
-        """(lambda_T, lambda_N): per-capita growth of a rare tumour in healthy tissue, and
-        of rare host cells in tissue taken over by the tumour (1/day)."""
-        lam_t = self.tumour_growth_rate * (1 - self.alpha_tn * self.host_capacity / self.tumour_capacity)
-        lam_n = self.host_growth_rate * (1 - self.alpha_nt * self.tumour_capacity / self.host_capacity)
-        return lam_t, lam_n
+    # The right-hand side takes any number of states stacked as [S0, D0, I0, S1, D1, I1, ...],
+    # so many trajectories are integrated in one solve_ivp call.
+    def rhs(self, t, y):
+        return _replicator(np.asarray(y, dtype=float).reshape(-1, 3) @ self.payoff_matrix().T, y)
 
-    def regime(self) -> str:
-        """Which of the four outcomes the invasion rates predict ('boundary' on a boundary)."""
-        lam_t, lam_n = self.invasion_rates()
-        if min(abs(lam_t), abs(lam_n)) <= BOUNDARY_TOLERANCE:
-            return "boundary"
-        if lam_t > 0 and lam_n < 0:
-            return "tumour takeover"
-        if lam_t < 0 and lam_n > 0:
-            return "host holds"
-        if lam_t > 0 and lam_n > 0:
-            return "coexistence"
-        return "bistable"
+    def jacobian(self, state) -> np.ndarray:
+        """The 2 x 2 Jacobian of (dx_S/dt, dx_D/dt) in the coordinates (x_S, x_D) of the
+        simplex, x_I = 1 - x_S - x_D (analytic)."""
+        x = check_array("state", state, ndim=1, shape_tail=(3,))
+        a = self.payoff_matrix()
+        fitness = a @ x
+        mean = x @ fitness
+        # d/dx_k of x_i (f_i - mean) = delta_ik (f_i - mean) + x_i (A_ik - (A x)_k - (A^T x)_k)
+        full = np.diag(fitness - mean) + x[:, None] * (a - fitness[None, :] - (a.T @ x)[None, :])
+        return full[:2, :2] - full[:2, 2:3]
+
+    def invasion_rates(self) -> dict:
+        """Per-capita growth rate of a rare type in a tissue of one or two other types,
+        from the payoff table (positive: the rare type invades). Keys "D into S", ...,
+        and "I into S+D", "S into D+I" where those mixes exist."""
+        a = self.payoff_matrix()
+        index = {s: k for k, s in enumerate(STRATEGIES)}
+        rates = {f"{i} into {j}": a[index[i], index[j]] - a[index[j], index[j]]
+                 for j in STRATEGIES for i in STRATEGIES if i != j}
+        for eq in self.equilibria():
+            if len(eq.name) == 3:  # an edge mix "X+Y": the third type is the invader
+                k = next(s for s in STRATEGIES if s not in eq.name)
+                fitness = a @ eq.state
+                rates[f"{k} into {eq.name}"] = fitness[index[k]] - eq.state @ fitness
+        return rates
 
     def equilibria(self) -> list[Equilibrium]:
-        """All steady states with analytic eigenvalues. The interior one is listed only when
-        it is isolated (1 - a_NT a_TN != 0); `feasible` says whether it lies in N, T >= 0."""
-        r_n, r_t = self.host_growth_rate, self.tumour_growth_rate
-        k_n, k_t = self.host_capacity, self.tumour_capacity
-        lam_t, lam_n = self.invasion_rates()
-        found = [
-            Equilibrium("extinction", np.array([0.0, 0.0]), np.array([r_n, r_t]), True),
-            # On each axis the resident's own direction decays at its growth rate and the
-            # transverse direction grows at the invader's invasion rate.
-            Equilibrium("host only", np.array([k_n, 0.0]), np.array([-r_n, lam_t]), True),
-            Equilibrium("tumour only", np.array([0.0, k_t]), np.array([-r_t, lam_n]), True),
-        ]
-        det_a = 1 - self.alpha_nt * self.alpha_tn
-        if abs(det_a) > 1e-12:
-            n_star = (k_n - self.alpha_nt * k_t) / det_a
-            t_star = (k_t - self.alpha_tn * k_n) / det_a
-            # At E*, J = -diag(p, q) @ [[1, a_NT], [a_TN, 1]] with p = r_N N*/K_N and
-            # q = r_T T*/K_T: trace -(p + q), determinant p q (1 - a_NT a_TN). The
-            # discriminant (p - q)^2 + 4 p q a_NT a_TN is >= 0 when both interactions are
-            # competitive; a helping host (a_TN < 0) can make it negative: a stable focus.
-            p, q = r_n * n_star / k_n, r_t * t_star / k_t
-            trace, det = -(p + q), p * q * det_a
-            disc = trace**2 - 4 * det
-            root = np.sqrt(disc) if disc >= 0 else 1j * np.sqrt(-disc)
-            eig = np.array([(trace - root) / 2, (trace + root) / 2])
-            if np.all(np.abs(np.imag(eig)) == 0):
-                eig = np.real(eig)
-            found.append(Equilibrium("coexistence", np.array([n_star, t_star]), eig,
-                                     bool(n_star >= 0 and t_star >= 0)))
-        return found
+        """Every isolated rest point on the simplex: the three pure states, the mix on each
+        edge that has one, and the interior point when it exists, each with its eigenvalues."""
+        a = self.payoff_matrix()
+        found = {s: np.eye(3)[k] for k, s in enumerate(STRATEGIES)}
+        for i, j in ((0, 1), (1, 2), (0, 2)):
+            denominator = a[i, i] - a[i, j] - a[j, i] + a[j, j]
+            if abs(denominator) > 1e-12:
+                xi = (a[j, j] - a[i, j]) / denominator
+                if 0 < xi < 1:
+                    state = np.zeros(3)
+                    state[i], state[j] = xi, 1 - xi
+                    found[f"{STRATEGIES[i]}+{STRATEGIES[j]}"] = state
+        # Interior: (A x)_i equal for all i and sum(x) = 1, i.e. [A, -1; 1, 0] (x, mean) = (0, 1).
+        system = np.block([[a, -np.ones((3, 1))], [np.ones((1, 3)), np.zeros((1, 1))]])
+        if np.linalg.cond(system) < 1e10:  # an isolated interior point, if any
+            solution = np.linalg.solve(system, np.array([0.0, 0.0, 0.0, 1.0]))[:3]
+            if np.all(solution > 0):
+                found["S+D+I"] = solution
+        return [Equilibrium(name, state, np.linalg.eigvals(self.jacobian(state)))
+                for name, state in found.items()]
 
     def attractors(self) -> list[Equilibrium]:
-        """The feasible, stable equilibria."""
-        return [e for e in self.equilibria() if e.feasible and e.stable]
+        """The stable rest points."""
+        return [e for e in self.equilibria() if e.stable]
+
+    def edge_mix_rates(self) -> dict:
+        """For each mix on an edge: (rate along the edge, rate across it). Along the edge
+        (i, j) the two-type replicator x' = x (1 - x) [(A_ii - A_ji) x + (A_ij - A_jj)(1 - x)]
+        has slope x* (1 - x*) (A_ii - A_ji - A_ij + A_jj) at the mix x*; across it, the
+        third type's invasion rate. Together they are the mix's two eigenvalues."""
+        a = self.payoff_matrix()
+        rates = self.invasion_rates()
+        found = {}
+        for eq in self.equilibria():
+            if len(eq.name) != 3:
+                continue
+            i, j = (STRATEGIES.index(s) for s in eq.name.split("+"))
+            xi = eq.state[i]
+            along = xi * (1 - xi) * (a[i, i] - a[j, i] - a[i, j] + a[j, j])
+            third = next(s for s in STRATEGIES if s not in eq.name)
+            found[eq.name] = (along, rates[f"{third} into {eq.name}"])
+        return found
+
+    def edge_is_all_rest_points(self, edge: str, n=101) -> bool:
+        """Whether every point of an edge ("S+I", ...) is a rest point (a degenerate game)."""
+        i, j = (STRATEGIES.index(s) for s in edge.split("+"))
+        s = np.linspace(0.0, 1.0, n)
+        points = np.zeros((n, 3))
+        points[:, i], points[:, j] = s, 1 - s
+        return bool(np.max(np.abs(self.rhs(0.0, points))) < 1e-14)
+
+    def lotka_volterra_form(self):
+        """(r, B) of the equivalent Lotka-Volterra system for y = (x_S / x_I, x_D / x_I)."""
+        a = self.payoff_matrix()
+        return a[:2, 2] - a[2, 2], a[:2, :2] - a[2:3, :2]
+
+
+#: What Mirzaev et al. (2018, text on their Figure 1) report for EGTPLOT_EXAMPLE, in the
+#: words rest_point_summary answers.
+EGTPLOT_PUBLISHED = {
+    "every vertex is unstable": True,
+    "a mix on the S-D edge, stable along it": True,
+    "a mix on the D-I edge, stable along it": True,
+    "every point of the S-I edge is a rest point": True,
+}
+
+
+def rest_point_summary(game: StromaGame) -> dict:
+    """The statements of EGTPLOT_PUBLISHED, each computed for `game`."""
+    vertices = [e for e in game.equilibria() if len(e.name) == 1]
+    mixes = game.edge_mix_rates()
+    return {
+        "every vertex is unstable": all(bool(np.max(np.real(e.eigenvalues)) > HYPERBOLIC_TOLERANCE)
+                                        for e in vertices),
+        "a mix on the S-D edge, stable along it": bool("S+D" in mixes and mixes["S+D"][0] < 0),
+        "a mix on the D-I edge, stable along it": bool("D+I" in mixes and mixes["D+I"][0] < 0),
+        "every point of the S-I edge is a rest point": game.edge_is_all_rest_points("S+I"),
+    }
 
 
 # --- integration ----------------------------------------------------------------------------
 
 
-def simulate(model: TumourHostModel, initial_states, t_end, n_points=200, rtol=RTOL):
-    """Trajectories from each initial (N, T): returns t (n_points,) and states (k, 2, n_points).
+def _replicator(fitness, y):
+    """x_i (f_i - mean fitness) for stacked states. The mean is divided by the total x_S + x_D
+    + x_I, which is 1 on the simplex: then d(total)/dt = 0 exactly, whereas in the textbook
+    form d(total)/dt = mean (1 - total) and rounding errors grow wherever the mean payoff is
+    negative (as it is in much of this game)."""
+    x = np.asarray(y, dtype=float).reshape(-1, 3)
+    mean = np.sum(x * fitness, axis=1, keepdims=True) / np.sum(x, axis=1, keepdims=True)
+    return (x * (fitness - mean)).ravel()
+
+
+def _check_states(name, states) -> np.ndarray:
+    x = check_array(name, states, ndim=2, shape_tail=(3,))
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one (x_S, x_D, x_I) state")
+    if np.any(x < 0) or np.any(np.abs(x.sum(axis=1) - 1) > 1e-9):
+        raise ValueError(f"{name} must be frequencies: non-negative and summing to 1")
+    return x
+
+
+def simulate(game: StromaGame, initial_states, t_end, n_points=200, rtol=RTOL):
+    """Trajectories from each initial state: returns t (n_points,) and states (k, 3, n_points).
 
     The default tolerance is the one the tests check against; the live panel passes a
     looser one (WIDGET_RTOL), ample for drawing."""
-    initial = check_array("initial_states", initial_states, ndim=2, shape_tail=(2,))
-    if initial.shape[0] == 0:
-        raise ValueError("initial_states must hold at least one (N, T) pair")
-    if np.any(initial < 0):
-        raise ValueError("initial_states must be non-negative densities")
+    initial = _check_states("initial_states", initial_states)
     t_end = check_positive("t_end", t_end)
-    n_points = check_finite("n_points", n_points)
+    n_points = check_positive("n_points", n_points)
     if int(n_points) != n_points or n_points < 2:
         raise ValueError("n_points must be an integer >= 2")
     t_eval = np.linspace(0.0, t_end, int(n_points))
-    sol = solve_ivp(model.rhs, (0.0, t_end), initial.ravel(), method="RK45", t_eval=t_eval,
+    sol = solve_ivp(game.rhs, (0.0, t_end), initial.ravel(), method="RK45", t_eval=t_eval,
                     rtol=check_positive("rtol", rtol), atol=ATOL)
     if not sol.success:
         raise RuntimeError(f"integration failed: {sol.message}")
-    return sol.t, sol.y.reshape(initial.shape[0], 2, -1)
+    return sol.t, sol.y.reshape(initial.shape[0], 3, -1)
 
 
-def seeded_tumour(model: TumourHostModel | None = None) -> np.ndarray:
-    """Healthy tissue at capacity with a small tumour seed."""
-    model = TumourHostModel() if model is None else model
-    return np.array([model.host_capacity, SEED_TUMOUR_FRACTION * model.tumour_capacity])
+def outcome_map(beta_values, gamma_values, game: StromaGame | None = None, t_end=3000.0):
+    """Outcome reached from SEED on a grid of the two costs (rows: gamma, columns: beta), all
+    integrated in one call. Returns (outcome names (rows, cols), final states (rows, cols, 3))."""
+    game = StromaGame() if game is None else game
+    betas = check_array("beta_values", beta_values, ndim=1)
+    gammas = check_array("gamma_values", gamma_values, ndim=1)
+    if np.any(betas < 0) or np.any(gammas < 0):
+        raise ValueError("beta_values and gamma_values must be non-negative")
+    grid_b, grid_g = (g.ravel() for g in np.meshgrid(betas, gammas))
+    # one payoff matrix per grid point, (k, 3, 3)
+    matrices = np.stack([game.with_(beta=b, gamma=g).payoff_matrix()
+                         for b, g in zip(grid_b, grid_g)])
 
+    def rhs(t, y):
+        return _replicator(np.einsum("kij,kj->ki", matrices, y.reshape(-1, 3)), y)
 
-def takeover_time(model: TumourHostModel, t_max=5000.0) -> float:
-    """Days from the tumour seed until tumour cells outnumber host cells (inf if never)."""
-    t_max = check_positive("t_max", t_max)
-
-    def crossing(t, y):
-        return y[1] - y[0]
-    crossing.terminal, crossing.direction = True, 1
-
-    sol = solve_ivp(model.rhs, (0.0, t_max), seeded_tumour(model), events=crossing,
-                    rtol=RTOL, atol=ATOL)
-    return float(sol.t_events[0][0]) if sol.t_events[0].size else float("inf")
-
-
-#: The separatrix is traced back to this (scaled) distance from the origin.
-ORIGIN_STOP = 1e-3
-
-
-def separatrix(model: TumourHostModel, t_back=400.0, offset=1e-6, rtol=RTOL):
-    """The stable manifold of the saddle E* in the bistable regime (None otherwise).
-
-    Integrated backwards in time from E* along its stable eigenvector on both sides, and
-    cut near the origin (where one branch ends) and where it leaves the box [0, 1.5 K_N] x [0, 1.5 K_T]. Returns an (m, 2) array of
-    (N, T) points ordered along the curve.
-    """
-    if model.regime() != "bistable":
-        return None
-    saddle = next(e for e in model.equilibria() if e.name == "coexistence")
-    values, vectors = np.linalg.eig(model.jacobian(*saddle.state))
-    stable_dir = np.real(vectors[:, int(np.argmin(np.real(values)))])
-    box = np.array([1.5 * model.host_capacity, 1.5 * model.tumour_capacity])
-
-    def leaves(t, y):
-        return min(y[0], y[1], box[0] - y[0], box[1] - y[1])
-    leaves.terminal = True
-
-    # Backwards in time the origin attracts (it is an unstable node), but only as t -> -inf:
-    # stop within ORIGIN_STOP of it instead of spending the remaining time creeping closer.
-    def reaches_origin(t, y):
-        return np.hypot(y[0] / model.host_capacity, y[1] / model.tumour_capacity) - ORIGIN_STOP
-    reaches_origin.terminal = True
-
-    branches = []
-    for sign in (-1.0, 1.0):
-        start = saddle.state + sign * offset * stable_dir
-        sol = solve_ivp(lambda t, y: -model.rhs(t, y), (0.0, t_back), start,
-                        events=(leaves, reaches_origin), rtol=check_positive("rtol", rtol),
-                        atol=ATOL, max_step=10.0)
-        branches.append(sol.y.T)
-    return np.vstack([branches[0][::-1], branches[1]])
-
-
-def regime_map(alpha_tn_values, alpha_nt_values, model: TumourHostModel | None = None,
-               t_end=3000.0):
-    """Tumour share T / (N + T) reached from the seeded tumour, on a grid of the two
-    interaction strengths (rows: alpha_nt, columns: alpha_tn), all integrated in one call."""
-    model = TumourHostModel() if model is None else model
-    a_tn = check_array("alpha_tn_values", alpha_tn_values, ndim=1)
-    a_nt = check_array("alpha_nt_values", alpha_nt_values, ndim=1)
-    if np.any(a_nt < 0):
-        raise ValueError("alpha_nt_values must be non-negative")
-    grid_tn, grid_nt = np.meshgrid(a_tn, a_nt)
-    k = grid_tn.size
-    r_n, r_t = model.host_growth_rate, model.tumour_growth_rate
-    k_n, k_t = model.host_capacity, model.tumour_capacity
-    coef_tn, coef_nt = grid_tn.ravel(), grid_nt.ravel()
-
-    def rhs(t, y):  # the same equations with one interaction pair per trajectory
-        n, tum = y[:k], y[k:]
-        return np.concatenate([r_n * n * (1 - (n + coef_nt * tum) / k_n),
-                               r_t * tum * (1 - (tum + coef_tn * n) / k_t)])
-
-    start = seeded_tumour(model)
-    y0 = np.concatenate([np.full(k, start[0]), np.full(k, start[1])])
+    y0 = np.tile(SEED, grid_b.size)
     sol = solve_ivp(rhs, (0.0, check_positive("t_end", t_end)), y0, t_eval=[t_end],
-                    rtol=1e-6, atol=1e-9)
-    n_end, t_end_state = sol.y[:k, -1], sol.y[k:, -1]
-    return (t_end_state / (n_end + t_end_state)).reshape(grid_tn.shape)
+                    rtol=1e-7, atol=1e-12)
+    final = sol.y[:, -1].reshape(len(gammas), len(betas), 3)
+    names = np.array([[outcome_of(x) for x in row] for row in final])
+    return names, final
+
+
+def boundary_fields(beta_values, gamma_values, game: StromaGame | None = None) -> dict:
+    """The analytic invasion rates whose zero lines bound the outcome regions, on a grid of
+    the two costs (rows: gamma, columns: beta), in closed form (module docstring)."""
+    game = StromaGame() if game is None else game
+    b, g = np.meshgrid(check_array("beta_values", beta_values, ndim=1),
+                       check_array("gamma_values", gamma_values, ndim=1))
+    a, r = game.alpha, game.rho
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stroma_in_mix = (a + 2 * b - 1) / (2 * a + b)          # x_S of the S-D mix
+        dependent_in_mix = (g + r - b) / (b + r)                # x_D of the D-I mix
+        fields = {
+            "D into S": 1 + a - b + 0 * g,
+            "I into S": 1 - g + 0 * b,
+            "I into D": 2 * b - g,
+            "D into I": g + r - b,
+            "S into I": g - 1 + 0 * b,
+            "S into D": a + 2 * b - 1 + 0 * g,
+            # the third type against a mix, where the mix lies inside its edge
+            "I into S+D": np.where((stroma_in_mix > 0) & (stroma_in_mix < 1),
+                                   (1 - g) - a * (1 - stroma_in_mix), np.nan),
+            "S into D+I": np.where((dependent_in_mix > 0) & (dependent_in_mix < 1),
+                                   a * dependent_in_mix - (1 - g), np.nan),
+        }
+    return fields
+
+
+#: Each rest point on the boundary is stable when these invasion rates have these signs
+#: (+1: the two types of an edge invade each other, so their mix exists and is stable along
+#: the edge; -1: the rare type cannot invade).
+STABILITY_SIGNS = {
+    "S": {"D into S": -1, "I into S": -1},
+    "D": {"S into D": -1, "I into D": -1},
+    "I": {"S into I": -1, "D into I": -1},
+    "S+D": {"D into S": 1, "S into D": 1, "I into S+D": -1},
+    "D+I": {"I into D": 1, "D into I": 1, "S into D+I": -1},
+}
+
+
+def analytic_outcome_map(beta_values, gamma_values, game: StromaGame | None = None):
+    """The stable rest points on a grid of the two costs, without integration: "S+D", or
+    "S | I" where two are stable (which one the seed reaches then depends on its basin).
+    Boundary rest points are judged by the signs of the closed-form invasion rates; where
+    none of them is stable, the interior point's eigenvalues decide ("S+D+I"), and "none"
+    is left where no rest point attracts (on a boundary line, or around a cycle)."""
+    game = StromaGame() if game is None else game
+    fields = boundary_fields(beta_values, gamma_values, game)
+    stable = {name: np.logical_and.reduce([np.nan_to_num(fields[k], nan=0.0) * sign > 0
+                                           for k, sign in signs.items()])
+              for name, signs in STABILITY_SIGNS.items()}
+    shape = fields["D into S"].shape
+    names = np.full(shape, "none", dtype=object)
+    for index in np.ndindex(shape):
+        present = [name for name, mask in stable.items() if mask[index]]
+        if present:
+            names[index] = " | ".join(present)
+        else:
+            gi, bi = index
+            here = game.with_(beta=float(beta_values[bi]), gamma=float(gamma_values[gi]))
+            if any(e.name == "S+D+I" for e in here.attractors()):
+                names[index] = "S+D+I"
+    return names
 
 
 # --- the chapter's widget model ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class EcosystemRun:
+class GameRun:
     """Everything the chapter's figures draw for one parameter set."""
 
-    model: TumourHostModel
-    t: np.ndarray                 # days
-    seed: np.ndarray              # (2, len(t)) trajectory from the seeded tumour
-    trajectories: np.ndarray      # (k, 2, len(t)) trajectories from the box edge
+    game: StromaGame
+    t: np.ndarray                 # time (inverse payoff units)
+    seed: np.ndarray              # (3, len(t)) trajectory from SEED
+    trajectories: np.ndarray      # (k, 3, len(t)) trajectories from EDGE_STARTS
     equilibria: list
-    regime: str
-    separatrix: np.ndarray | None
-    field: tuple                  # (N grid, T grid, dN/dt, dT/dt) for the phase portrait
+    outcome: str                  # reached from the seed
+    field: tuple                  # (points (m, 3), velocities (m, 3)) for the simplex arrows
 
 
-#: Tolerance of the live panel's solves: curves good to well below a pixel, twice as fast.
+#: Tolerance of the live panel's solves: curves good to well below a pixel.
 WIDGET_RTOL = 1e-6
 
-#: Starting points on the edge of the phase plane (fractions of K_N, K_T).
-EDGE_STARTS = np.array([[0.05, 1.45], [0.5, 1.45], [1.0, 1.45], [1.45, 1.45], [1.45, 0.8],
-                        [1.45, 0.05], [0.05, 0.6], [0.6, 0.05]])
+#: Starting points near the edges of the simplex, for the phase portrait.
+EDGE_STARTS = np.array([
+    [0.90, 0.09, 0.01], [0.50, 0.49, 0.01], [0.09, 0.90, 0.01],
+    [0.01, 0.90, 0.09], [0.01, 0.50, 0.49], [0.01, 0.09, 0.90],
+    [0.09, 0.01, 0.90], [0.49, 0.01, 0.50], [0.90, 0.01, 0.09],
+])
 
 
-def tumour_host_run(alpha_tn=None, alpha_nt=None, tumour_growth_rate=None, t_end=300.0,
-                    n_points=150, field_points=17) -> EcosystemRun:
-    """The live panel's model: trajectories, equilibria, regime and vector field."""
-    changes = {"alpha_tn": alpha_tn, "alpha_nt": alpha_nt, "tumour_growth_rate": tumour_growth_rate}
-    model = TumourHostModel(**{k: v for k, v in changes.items() if v is not None})
-    scale = np.array([model.host_capacity, model.tumour_capacity])
-    starts = np.vstack([seeded_tumour(model), EDGE_STARTS * scale])
-    t, states = simulate(model, starts, t_end, n_points, rtol=WIDGET_RTOL)
-    n_grid = np.linspace(0, 1.5 * model.host_capacity, field_points)
-    t_grid = np.linspace(0, 1.5 * model.tumour_capacity, field_points)
-    nn, tt = np.meshgrid(n_grid, t_grid)
-    flow = model.rhs(0.0, np.column_stack([nn.ravel(), tt.ravel()]).ravel())
-    return EcosystemRun(model, t, states[0], states[1:], model.equilibria(), model.regime(),
-                        separatrix(model, rtol=WIDGET_RTOL), (nn, tt, flow[0::2].reshape(nn.shape),
-                                            flow[1::2].reshape(nn.shape)))
+def simplex_grid(n=10) -> np.ndarray:
+    """Points (x_S, x_D, x_I) evenly spread over the simplex, vertices and edges excluded."""
+    return np.array([(i / n, j / n, (n - i - j) / n)
+                     for i in range(1, n) for j in range(1, n - i)])
+
+
+def game_run(alpha=None, beta=None, gamma=None, rho=None, t_end=200.0, n_points=200) -> GameRun:
+    """The live panel's model: trajectories, rest points, outcome and direction field."""
+    changes = {"alpha": alpha, "beta": beta, "gamma": gamma, "rho": rho}
+    game = StromaGame(**{k: v for k, v in changes.items() if v is not None})
+    t, states = simulate(game, np.vstack([SEED, EDGE_STARTS]), t_end, n_points, rtol=WIDGET_RTOL)
+    points = simplex_grid()
+    return GameRun(game, t, states[0], states[1:], game.equilibria(),
+                   outcome_of(states[0, :, -1]), (points, game.rhs(0.0, points).reshape(-1, 3)))
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders (the
 #: benchmark times WIDGET_MODEL at these sliders' ends).
-WIDGET_MODEL = tumour_host_run
-WIDGET_CONTROLS = ("alpha_tn", "alpha_nt", "tumour_growth_rate")
+WIDGET_MODEL = game_run
+WIDGET_CONTROLS = ("alpha", "beta", "gamma", "rho")

@@ -425,10 +425,14 @@ def _cascade_rows():
 
 
 def _ecosystem_row():
-    model = ecosystem.TumourHostModel(alpha_tn=-0.6, alpha_nt=0.5)  # stroma co-opted (chapter 2)
-    return Reproduction(2, "tumour-host competition (Lotka-Volterra)", "basanta2012",
-                        "tumour that co-opts its stroma: outcome", "coexistence",
-                        model.regime(), None, "same outcome")
+    game = ecosystem.StromaGame(**ecosystem.EGTPLOT_EXAMPLE)
+
+    def words(summary):
+        return "; ".join(k if v else f"not: {k}" for k, v in summary.items())
+    return Reproduction(2, "tumour-stroma game (replicator dynamics)", "mirzaev2018",
+                        "rest points at alpha = beta = gamma = rho = 1 (their Figure 1)",
+                        words(ecosystem.EGTPLOT_PUBLISHED),
+                        words(ecosystem.rest_point_summary(game)), None, "same outcome")
 
 
 def _caf_row():
