@@ -33,13 +33,18 @@ def free_port():
 
 
 @pytest.fixture(scope="module")
-def lab():
-    """`jupyter lab` on 127.0.0.1 with a random token; yields (base URL, token)."""
+def lab(tmp_path_factory):
+    """`jupyter lab` on 127.0.0.1 with a random token; yields (base URL, token).
+
+    Its workspaces live in a fresh folder: a layout saved in ~/.jupyter by an earlier session
+    would reopen other tabs and hide the one a test opens."""
     port, token = free_port(), secrets.token_hex(16)
     jupyter = Path(sys.executable).parent / "jupyter"
+    workspaces = tmp_path_factory.mktemp("lab-workspaces")
     process = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={ROOT}"],
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={ROOT}",
+         f"--LabApp.workspaces_dir={workspaces}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
