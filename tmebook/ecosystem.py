@@ -60,10 +60,9 @@ from .parameters import Parameter, check_array, check_nonnegative, check_positiv
 
 # --- parameters ---------------------------------------------------------------------------
 
-_TABLE = ("its payoff table, as printed with the parameters' meanings by {cite:t}`mirzaev2018` "
-          "(one of whose authors is a co-author of the game)")
-_VALUE = ("; the value is illustrative: the paper's own parameter values could not be read, "
-          "and {cite:t}`mirzaev2018` use 1 for all four as a demonstration")
+_TABLE = "payoff table, as printed by {cite:t}`mirzaev2018`"
+_VALUE = ("; the value is illustrative (the paper's own values could not be read; "
+          "{cite:t}`mirzaev2018` set all four to 1)")
 
 PARAMETERS = {
     p.name: p
