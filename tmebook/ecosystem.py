@@ -55,6 +55,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.integrate import solve_ivp
+from scipy.sparse import block_diag
 
 from .parameters import Parameter, check_array, check_nonnegative, check_positive
 
@@ -357,8 +358,14 @@ def outcome_map(beta_values, gamma_values, game: StromaGame | None = None, t_end
         return _replicator(np.einsum("kij,kj->ki", matrices, y.reshape(-1, 3)), y)
 
     y0 = np.tile(SEED, grid_b.size)
+    # Cells whose rates differ a lot make the stacked system stiff: explicit steps stay near
+    # 1 time unit however loose the tolerance. BDF takes long steps; each grid point is
+    # coupled only to itself, so its Jacobian is block diagonal (3 x 3 blocks).
+    sparsity = block_diag([np.ones((3, 3))] * grid_b.size, format="csc")
     sol = solve_ivp(rhs, (0.0, check_positive("t_end", t_end)), y0, t_eval=[t_end],
-                    rtol=1e-7, atol=1e-12)
+                    method="BDF", jac_sparsity=sparsity, rtol=1e-7, atol=1e-12)
+    if not sol.success:
+        raise RuntimeError(f"integration failed: {sol.message}")
     final = sol.y[:, -1].reshape(len(gammas), len(betas), 3)
     names = np.array([[outcome_of(x) for x in row] for row in final])
     return names, final
