@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -40,13 +41,18 @@ def glued_values(chapter: str) -> dict:
     return values
 
 
-def record() -> dict:
+def record(only: list[str] | None = None) -> dict:
     sys.path.insert(0, str(ROOT))
+    # the kernels import this tree's tmebook, not an installed copy
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     from tmebook import integrated
 
     chapters = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").glob("*.md"))
+    chapters = [c for c in chapters if not only or any(o in c for o in only)]
     with ProcessPoolExecutor(2) as pool:
         glued = dict(zip(chapters, pool.map(glued_values, chapters)))
+    if only:
+        return {"glued": glued}
     rows = [{k: (v if isinstance(v, (int, float, str, bool)) or v is None else repr(v))
              for k, v in vars(row).items()} for row in integrated.reproduction_table()]
     return {"glued": glued, "reproductions": rows}
@@ -79,13 +85,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--compare", help="an earlier record to compare with")
+    parser.add_argument("--chapters", nargs="*", help="only these chapters (e.g. 05 10), no table")
     args = parser.parse_args()
-    numbers = record()
+    numbers = record(args.chapters)
     Path(args.out).write_text(json.dumps(numbers, indent=1, ensure_ascii=False) + "\n")
     count = sum(len(v) for v in numbers["glued"].values())
-    print(f"{count} glued values, {len(numbers['reproductions'])} reproductions -> {args.out}")
+    print(f"{count} glued values, {len(numbers.get('reproductions', []))} reproductions -> {args.out}")
     if args.compare:
-        diff = differences(json.loads(Path(args.compare).read_text()), numbers)
+        before = json.loads(Path(args.compare).read_text())
+        if args.chapters:
+            before = {"glued": {c: v for c, v in before["glued"].items() if c in numbers["glued"]}}
+        diff = differences(before, numbers)
         print("\n".join(diff) if diff else "no number changed")
         return 1 if diff else 0
     return 0

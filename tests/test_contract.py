@@ -1,0 +1,314 @@
+"""The model contract, checked over every module (see tmebook/parameters.py).
+
+* the parameter set is complete: units, source or reason, domain, slider range;
+* every public callable (the module's `__all__`, and the public methods of the classes
+  listed there) declares a spec for each argument, and refuses every bad value generated
+  from those specs (NaN, +-inf, 1e300, below and above its bounds, wrong type, empty or
+  misshapen arrays, unknown names) with a ValueError or TypeError whose message starts with
+  the argument's name, at once: a per-call alarm turns a hang into a failure;
+* the same, property-based: any float outside an argument's domain is refused;
+* the widget model runs at every corner of its slider box and returns finite numbers.
+
+No test here times anything: speed is measured by `make bench`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import itertools
+import math
+import numbers
+import signal
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tmebook.parameters import (
+    Array,
+    Domain,
+    Instance,
+    Optional,
+    Parameter,
+    ParameterSet,
+    Values,
+    _Overrides,
+)
+
+MODULES = ["cascade", "ecosystem", "cafs", "immune", "hypoxia", "emt", "angiogenesis", "ecm",
+           "exosomes", "therapy", "integrated"]
+ALARM_SECONDS = 10
+
+
+class Hang(Exception):
+    pass
+
+
+@contextmanager
+def alarm(seconds=ALARM_SECONDS):
+    def ring(signum, frame):
+        raise Hang(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def module(name):
+    return importlib.import_module(f"tmebook.{name}")
+
+
+def public_callables(mod):
+    """(label, callable) for each public function, Values class and public method."""
+    found = []
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if inspect.isclass(obj):
+            if issubclass(obj, Values):
+                found.append((name, obj))
+            elif "__contract__" in getattr(obj.__init__, "__dict__", {}):
+                found.append((name, obj))
+            for attr, member in vars(obj).items():
+                if attr.startswith("_") or isinstance(member, property):
+                    continue
+                if isinstance(member, (staticmethod, classmethod)):
+                    member = member.__func__
+                if inspect.isfunction(member):
+                    found.append((f"{name}.{attr}", member))
+        elif callable(obj) and not isinstance(obj, ParameterSet):
+            found.append((name, obj))
+    return found
+
+
+def arguments(function):
+    """Arguments other than self/cls."""
+    return [p for p in inspect.signature(function).parameters.values() if p.name not in ("self", "cls")]
+
+
+def contract_of(function):
+    if inspect.isclass(function) and issubclass(function, Values):
+        return {"overrides": _Overrides(function.parameters)}
+    target = function.__init__ if inspect.isclass(function) else function
+    return getattr(target, "__contract__", None)
+
+
+def bad_calls(label, function):
+    """(argument, bad value, call) for every bad value of every argument of `function`."""
+    contract = contract_of(function)
+    is_method = "." in label and not inspect.isclass(function)
+    params = [] if inspect.isclass(function) and issubclass(function, Values) else [
+        p for p in inspect.signature(function).parameters.values()]
+    for position, (name, spec) in enumerate(contract.items()):
+        if isinstance(spec, _Overrides):
+            for key, record in spec.parameters.items():
+                for bad in record.bad_values():
+                    yield key, bad, _overrides_call(function, params, contract, is_method, {key: bad})
+            yield "no_such_parameter", 1.0, _overrides_call(
+                function, params, contract, is_method, {"no_such_parameter": 1.0})
+            continue
+        for bad in spec.bad_values():
+            yield name, bad, _call_with(function, params, contract, is_method, name, bad)
+
+
+def _example(spec):
+    try:
+        return spec.example()
+    except LookupError:
+        return None
+
+
+def _call_with(function, params, contract, is_method, bad_name, bad_value):
+    """A call with examples before `bad_name` and placeholders after (never checked)."""
+    def call():
+        args, kwargs, reached = [], {}, False
+        for p in params:
+            if p.name in ("self", "cls"):
+                args.append(None)  # the checks run before the body, so no instance is needed
+                continue
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                continue
+            if p.name == bad_name:
+                value, reached = bad_value, True
+            elif not reached:
+                value = _example(contract[p.name])
+                if value is None and p.default is not inspect.Parameter.empty:
+                    continue
+            elif p.default is not inspect.Parameter.empty:
+                continue
+            else:
+                value = None
+            if p.kind is inspect.Parameter.KEYWORD_ONLY:
+                kwargs[p.name] = value
+            else:
+                args.append(value) if not kwargs else kwargs.__setitem__(p.name, value)
+        return function(*args, **kwargs)
+    return call
+
+
+def _overrides_call(function, params, contract, is_method, overrides):
+    def call():
+        args = []
+        for p in params:
+            if p.name in ("self", "cls"):
+                args.append(None)
+            elif p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) \
+                    and p.default is inspect.Parameter.empty:
+                args.append(_example(contract[p.name]))
+        return function(*args, **overrides)
+    return call
+
+
+# --- the parameter set ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_parameter_set_is_complete(name):
+    mod = module(name)
+    assert isinstance(mod.PARAMETERS, ParameterSet), "PARAMETERS must be a ParameterSet"
+    for p in mod.PARAMETERS.values():
+        assert isinstance(p.domain, Domain), f"{p.name}: no domain"
+        assert p.units.strip() and p.description.strip() and p.where.strip(), p.name
+        if p.domain.choices is None and p.domain == Domain():
+            assert p.domain.why, f"{p.name}: any finite real is allowed; say why in the domain"
+    for control in mod.WIDGET_CONTROLS:
+        p = mod.PARAMETERS[control]
+        assert p.low is not None or p.domain.choices is not None, f"{control}: no slider range"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_public_callable_declares_its_inputs(name):
+    mod = module(name)
+    assert hasattr(mod, "__all__"), "the module must list its public names in __all__"
+    assert "WIDGET_MODEL" in mod.__all__ or mod.WIDGET_MODEL.__name__ in mod.__all__
+    undeclared = [label for label, f in public_callables(mod)
+                  if contract_of(f) is None and arguments(f.__init__ if inspect.isclass(f) else f)]
+    assert not undeclared, f"public callables without @checked: {undeclared}"
+    unbounded = [f"{label}({arg})" for label, f in public_callables(mod)
+                 for arg, spec in (contract_of(f) or {}).items()
+                 if isinstance(spec, Domain) and spec == Domain()]
+    # any finite real is a legitimate domain only when the docstring says why
+    for item in unbounded:
+        label = item.split("(")[0]
+        function = dict(public_callables(mod))[label]
+        assert "any real" in (function.__doc__ or "").lower(), f"{item}: say why any real is allowed"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_bad_values_are_refused_at_once_naming_the_argument(name):
+    failures = []
+    for label, function in public_callables(module(name)):
+        if contract_of(function) is None:
+            continue
+        for argument, bad, call in bad_calls(label, function):
+            try:
+                with alarm():
+                    call()
+            except (ValueError, TypeError) as error:
+                if not str(error).startswith(argument):
+                    failures.append(f"{label}({argument}={bad!r}): message does not start with "
+                                    f"the argument's name: {error}")
+            except Hang:
+                failures.append(f"{label}({argument}={bad!r}): hangs")
+            except Exception as error:  # noqa: BLE001 - any other error is a failure
+                failures.append(f"{label}({argument}={bad!r}): {type(error).__name__}: {error}")
+            else:
+                failures.append(f"{label}({argument}={bad!r}): accepted")
+    assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"
+
+
+def _numeric_arguments(name):
+    """(label, function, argument, domain) for every number-valued argument."""
+    found = []
+    for label, function in public_callables(module(name)):
+        contract = contract_of(function) or {}
+        for argument, spec in contract.items():
+            domain = spec.domain if isinstance(spec, Parameter) else spec
+            if isinstance(spec, Optional):
+                domain = spec.spec
+            if isinstance(domain, Domain) and domain.choices is None:
+                found.append((label, function, argument, domain))
+            elif isinstance(spec, _Overrides):
+                found += [(label, function, key, record.domain) for key, record in
+                          spec.parameters.items() if record.domain.choices is None]
+    return found
+
+
+@pytest.mark.parametrize("name", MODULES)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_any_number_outside_the_domain_is_refused(name, data):
+    candidates = _numeric_arguments(name)
+    label, function, argument, domain = data.draw(st.sampled_from(candidates))
+    value = data.draw(st.floats(allow_nan=True, allow_infinity=True).filter(
+        lambda v: not domain.contains(v)))
+    contract = contract_of(function)
+    params = [] if inspect.isclass(function) and issubclass(function, Values) else list(
+        inspect.signature(function).parameters.values())
+    if argument in contract and not isinstance(contract[argument], _Overrides):
+        call = _call_with(function, params, contract, "." in label, argument, value)
+    else:
+        call = _overrides_call(function, params, contract, "." in label, {argument: value})
+    with alarm():
+        with pytest.raises((ValueError, TypeError)) as error:
+            call()
+    assert str(error.value).startswith(argument), str(error.value)
+
+
+# --- the widget model ---------------------------------------------------------------------------
+
+
+def corners(mod):
+    axes = []
+    for control in mod.WIDGET_CONTROLS:
+        p = mod.PARAMETERS[control]
+        axes.append(p.domain.choices if p.domain.choices is not None else (p.low, p.high))
+    for values in itertools.product(*axes):
+        yield dict(zip(mod.WIDGET_CONTROLS, values))
+
+
+def non_finite(result, path="result", seen=None):
+    """Paths of NaN or infinite numbers in a result (dataclasses, mappings, sequences, arrays).
+
+    A result class may name fields that hold NaN on purpose (`NAN_MEANS`: field -> meaning).
+    """
+    seen = set() if seen is None else seen
+    if id(result) in seen:
+        return []
+    seen.add(id(result))
+    if isinstance(result, (bool, str, type(None))):
+        return []
+    if isinstance(result, numbers.Number):
+        return [] if math.isfinite(result) else [path]
+    if isinstance(result, np.ndarray):
+        if result.dtype.kind in "fc":
+            return [] if np.all(np.isfinite(result)) else [path]
+        if result.dtype == object:
+            return [p for i, v in enumerate(result.flat) for p in non_finite(v, f"{path}[{i}]", seen)]
+        return []
+    if dataclasses.is_dataclass(result):
+        allowed = getattr(result, "NAN_MEANS", {})
+        return [p for f in dataclasses.fields(result) if f.name not in allowed
+                for p in non_finite(getattr(result, f.name), f"{path}.{f.name}", seen)]
+    if isinstance(result, dict):
+        return [p for k, v in result.items() for p in non_finite(v, f"{path}[{k!r}]", seen)]
+    if isinstance(result, (list, tuple)):
+        return [p for i, v in enumerate(result) for p in non_finite(v, f"{path}[{i}]", seen)]
+    return []
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_widget_model_runs_at_every_corner_of_its_slider_box(name):
+    mod = module(name)
+    for settings_ in corners(mod):
+        with alarm(30):
+            result = mod.WIDGET_MODEL(**settings_)
+        bad = non_finite(result)
+        assert not bad, f"{settings_}: non-finite numbers in {bad[:5]}"
