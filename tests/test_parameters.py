@@ -9,7 +9,13 @@ import pybtex.database
 import pytest
 
 import tmebook
-from tmebook.parameters import Parameter, check_array, check_positive, parameter_table
+import numpy as np
+
+from tmebook.parameters import (
+    ATOL, BOOLEAN, FRACTION, REAL, RTOL, SEED, Array, Function, Instance, Optional, Parameter,
+    ParameterSet, Relation, Sequence, Values, checked, count, interval, nonnegative, one_of,
+    parameter_table, positive, read_only, subset_of,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BIB_KEYS = set(pybtex.database.parse_file(ROOT / "references.bib").entries)
@@ -44,27 +50,141 @@ def test_parameter_table_renders_every_row_with_its_citation():
     (dict(value=float("nan")), "finite"),
     (dict(low=1.0), "both"),
     (dict(value=5.0, low=0.0, high=1.0), "outside"),
+    (dict(value=-1.0), "domain"),
+    (dict(low=-1.0, high=1.0), "slider range"),
 ])
 def test_malformed_parameter_records_are_refused(kwargs, message):
-    base = dict(name="k", symbol="k", value=0.5, units="1/s", description="d", source=None, where="w")
+    base = dict(name="k", symbol="k", value=0.5, units="1/s", description="d", source=None,
+                where="w", domain=positive(at_most=10.0))
     with pytest.raises(ValueError, match=message):
         Parameter(**{**base, **kwargs})
 
 
-def test_checks_name_the_parameter():
-    with pytest.raises(ValueError, match="rate"):
-        check_positive("rate", -1)
-    with pytest.raises(ValueError, match="rate"):
-        check_positive("rate", "fast")
-    with pytest.raises(ValueError, match="points"):
-        check_array("points", [[1.0, 2.0]], shape_tail=(3,))
+# --- the contract's primitives ---------------------------------------------------------------
+
+DOMAINS = [positive(), nonnegative(10.0), count(2, 100), SEED, FRACTION, RTOL, ATOL, REAL,
+           interval(0.0, 1.0, open_high=True), one_of("a", "b"), subset_of("x", "y"), BOOLEAN]
 
 
-def test_with_defaults_fills_only_missing_values():
-    from tmebook import hypoxia
-    from tmebook.parameters import with_defaults
+@pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: d.describe()[:30])
+def test_a_domain_holds_its_example_and_refuses_its_bad_values(domain):
+    assert domain.contains(domain.example())
+    for bad in domain.bad_values():
+        with pytest.raises((TypeError, ValueError)) as error:
+            domain.check("rate", bad)
+        assert str(error.value).startswith("rate"), str(error.value)
 
-    values = with_defaults(hypoxia.PARAMETERS, p_vessel=None, consumption=3.0)
-    assert values == {"p_vessel": hypoxia.PARAMETERS["p_vessel"].value, "consumption": 3.0}
-    with pytest.raises(KeyError):
-        with_defaults(hypoxia.PARAMETERS, not_a_parameter=None)
+
+@pytest.mark.parametrize("value, converted", [(3, 3.0), (np.float32(0.5), 0.5), (np.array(2.0), 2.0)])
+def test_a_real_domain_converts_to_float(value, converted):
+    result = positive().check("x", value)
+    assert result == converted and type(result) is float
+
+
+def test_open_and_closed_bounds():
+    assert not positive().contains(0.0) and nonnegative().contains(0.0)
+    half_open = interval(0.0, 1.0, open_high=True)
+    assert half_open.contains(0.0) and not half_open.contains(1.0)
+    assert count(1, 5).check("n", 5.0) == 5 and not count(1, 5).contains(6)
+    assert not count().contains(2.5) and not SEED.contains(None) and not SEED.contains(-1)
+
+
+def test_the_error_says_what_is_allowed_and_why():
+    domain = positive(at_most=100.0, why="a longer run would take minutes")
+    with pytest.raises(ValueError, match=r"t_end must be a finite real > 0 and <= 100 \(a longer run"):
+        domain.check("t_end", 1e300)
+    with pytest.raises(ValueError, match="one of 'planar', 'sphere'"):
+        one_of("planar", "sphere").check("geometry", "cube")
+
+
+def test_array_specs_check_shape_elements_and_size():
+    points = Array(FRACTION, shape=(None, 2))
+    assert points.check("y0", [[0.1, 0.2]]).shape == (1, 2)
+    for bad, message in [([[0.1, 0.2, 0.3]], "shape"), ([], "empty"), ([[0.1, np.nan]], "finite"),
+                         ([[0.1, 2.0]], "each"), (0.5, "single number")]:
+        with pytest.raises(ValueError, match=message):
+            points.check("y0", bad)
+    with pytest.raises(TypeError, match="^y0"):
+        points.check("y0", "abc")
+    with pytest.raises(ValueError, match="at most 4"):
+        Array(at_most=4).check("x", np.zeros(5))
+    assert Array(scalar_ok=True).check("x", 2.0).ndim == 0
+
+
+def test_sequence_optional_instance_and_function_specs():
+    assert Sequence(positive()).check("doses", [1, 2]) == (1.0, 2.0)
+    with pytest.raises(ValueError, match=r"^doses\[1\]"):
+        Sequence(positive()).check("doses", [1, -2])
+    assert Optional(positive()).check("thickness", None) is None
+    with pytest.raises(TypeError, match="^course"):
+        Instance(dict).check("course", [])
+    with pytest.raises(TypeError, match="^drive"):
+        Function().check("drive", 3)
+
+
+SET = ParameterSet([
+    Parameter("rate", "k", 1.0, "1/day", "a rate", None, "w", low=0.5, high=2.0,
+              domain=positive(at_most=1e3, why="stiff beyond")),
+    Parameter("share", "f", 0.5, "1", "a share", None, "w", domain=FRACTION),
+])
+
+
+def test_a_parameter_set_resolves_overrides_one_way():
+    values = SET.resolve(rate=2)
+    assert values.rate == 2.0 and values["share"] == 0.5 and dict(values) == {"rate": 2.0, "share": 0.5}
+    assert values.replace(share=1.0).share == 1.0 and values.share == 0.5
+    assert values == SET.resolve(rate=2.0) and hash(values) == hash(SET.resolve(rate=2.0))
+    with pytest.raises(ValueError, match="^speed is not a parameter of this model; known: rate, share"):
+        SET.resolve(speed=1.0)
+    with pytest.raises(ValueError, match="^share"):
+        SET.resolve(share=1.5)
+    with pytest.raises(AttributeError):
+        values.rate = 3.0
+    assert SET.default("rate") == 1.0
+
+
+def test_a_model_class_derived_from_values_checks_its_constructor():
+    class Model(Values, parameters=SET):
+        def doubled(self):
+            return 2 * self.rate
+
+    assert Model(rate=3.0).doubled() == 6.0 and Model().rate == 1.0
+    with pytest.raises(ValueError, match="^rate"):
+        Model(rate=-1.0)
+    assert isinstance(Model(rate=3.0).replace(share=0.1), Model)
+
+
+def test_checked_fills_defaults_checks_in_order_and_tests_relations():
+    calls = []
+
+    @checked(SET, Relation("t_end", lambda t_start, t_end: t_end > t_start, "must exceed t_start"),
+             t_start=nonnegative(), t_end=positive(at_most=100.0), params=SET)
+    def run(t_start, t_end, rate=None, params=None):
+        calls.append((t_start, t_end, rate, params))
+        return rate
+
+    assert run(0, 1) == 1.0 and run(0, 1, rate=2) == 2.0
+    assert calls[0][3] == SET.resolve()
+    for kwargs, first_word in [(dict(t_start=-1, t_end=1), "t_start"),
+                               (dict(t_start=0, t_end=1e300), "t_end"),
+                               (dict(t_start=0, t_end=1, rate=np.nan), "rate"),
+                               (dict(t_start=0, t_end=1, params={"rate": 1}), "params"),
+                               (dict(t_start=5, t_end=1), "t_end")]:
+        with pytest.raises((ValueError, TypeError)) as error:
+            run(**kwargs)
+        assert str(error.value).startswith(first_word), error.value
+    assert len(calls) == 2, "no bad call reached the body"
+    assert set(run.__contract__) == {"t_start", "t_end", "rate", "params"}
+
+
+def test_an_argument_without_a_domain_is_refused_at_import():
+    with pytest.raises(TypeError, match="'speed' has no declared domain"):
+        @checked(SET)
+        def f(speed):
+            return speed
+
+
+def test_read_only_results_cannot_be_changed():
+    array = read_only(np.arange(3.0))
+    with pytest.raises(ValueError):
+        array[0] = 1.0
