@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-import itertools
 import math
 import numbers
 import signal
@@ -37,6 +36,7 @@ from tmebook.parameters import (
     ParameterSet,
     Values,
     _Overrides,
+    slider_box_corners,
 )
 
 MODULES = ["cascade", "ecosystem", "cafs", "immune", "hypoxia", "emt", "angiogenesis", "ecm",
@@ -265,15 +265,6 @@ def test_any_number_outside_the_domain_is_refused(name, data):
 # --- the widget model ---------------------------------------------------------------------------
 
 
-def corners(mod):
-    axes = []
-    for control in mod.WIDGET_CONTROLS:
-        p = mod.PARAMETERS[control]
-        axes.append(p.domain.choices if p.domain.choices is not None else (p.low, p.high))
-    for values in itertools.product(*axes):
-        yield dict(zip(mod.WIDGET_CONTROLS, values))
-
-
 def non_finite(result, path="result", seen=None):
     """Paths of NaN or infinite numbers in a result (dataclasses, mappings, sequences, arrays).
 
@@ -307,7 +298,7 @@ def non_finite(result, path="result", seen=None):
 @pytest.mark.parametrize("name", MODULES)
 def test_widget_model_runs_at_every_corner_of_its_slider_box(name):
     mod = module(name)
-    for settings_ in corners(mod):
+    for settings_ in slider_box_corners(mod.PARAMETERS, mod.WIDGET_CONTROLS):
         with alarm(30):
             result = mod.WIDGET_MODEL(**settings_)
         bad = non_finite(result)

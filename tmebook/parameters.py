@@ -627,6 +627,19 @@ def checked(parameters: ParameterSet | None = None, /, *relations: Relation, **s
     return decorate
 
 
+def slider_box_corners(parameters: ParameterSet, controls) -> list[dict]:
+    """Every corner of a widget's slider box: each slider at its low or high end, each
+    choice control at each of its choices (the settings a widget must answer quickly at)."""
+    import itertools
+
+    axes = []
+    for name in controls:
+        p = parameters[name]
+        axes.append(p.domain.choices if p.domain is not None and p.domain.choices is not None
+                    else (p.low, p.high))
+    return [dict(zip(controls, values)) for values in itertools.product(*axes)]
+
+
 def read_only(array: np.ndarray) -> np.ndarray:
     """A view of `array` that cannot be written: for results cached and handed out again."""
     view = np.asarray(array).view()
