@@ -647,6 +647,52 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
+# --- reproductions --------------------------------------------------------------------------
+
+#: How a published value was confirmed: read in the paper itself, in its abstract only,
+#: taken from an independent re-implementation of the paper, or not confirmed at all.
+CONFIRMATIONS = ("primary text", "abstract", "re-implementation", "not confirmed")
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A published result beside the book's, declared by the module that reproduces it.
+
+    `ours` is computed by calling the model (never stored). Numeric rows agree when
+    |ours - published| <= tolerance (published may be the midpoint of a published interval
+    and tolerance its half-width; `basis` says why this tolerance). Outcome rows
+    (tolerance None) agree when both are the same words. `where` is the place in the paper
+    (table, figure, page, abstract); `confirmed` one of CONFIRMATIONS.
+    """
+
+    quantity: str
+    published: float | str
+    compute: Callable[[], float | str]
+    source: str
+    where: str
+    tolerance: float | None
+    basis: str
+    confirmed: str
+    published_text: str = ""
+
+    def __post_init__(self):
+        if self.confirmed not in CONFIRMATIONS:
+            raise ValueError(f"confirmed must be one of {CONFIRMATIONS}, got {self.confirmed!r}")
+        if (self.tolerance is None) != isinstance(self.published, str):
+            raise ValueError(f"{self.quantity}: a numeric row needs a tolerance, an outcome row none")
+
+    @functools.cached_property
+    def ours(self) -> float | str:
+        value = self.compute()
+        return value if isinstance(value, str) else float(value)
+
+    @property
+    def agrees(self) -> bool:
+        if self.tolerance is None:
+            return self.ours == self.published
+        return bool(abs(self.ours - self.published) <= self.tolerance)
+
+
 # --- tables ---------------------------------------------------------------------------------
 
 
