@@ -126,14 +126,16 @@ def _example(spec):
 
 
 def _call_with(function, params, contract, is_method, bad_name, bad_value):
-    """A call with examples before `bad_name` and placeholders after (never checked)."""
+    """A call with examples before `bad_name` and placeholders after (never checked).
+
+    Arguments are passed by keyword once one has been left out (to take its default)."""
     def call():
         args, kwargs, reached = [], {}, False
         for p in params:
             if p.name in ("self", "cls"):
                 args.append(None)  # the checks run before the body, so no instance is needed
                 continue
-            if p.kind is inspect.Parameter.VAR_KEYWORD:
+            if p.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL):
                 continue
             if p.name == bad_name:
                 value, reached = bad_value, True
@@ -145,12 +147,16 @@ def _call_with(function, params, contract, is_method, bad_name, bad_value):
                 continue
             else:
                 value = None
-            if p.kind is inspect.Parameter.KEYWORD_ONLY:
+            if p.kind is inspect.Parameter.KEYWORD_ONLY or kwargs or len(args) < _position(params, p):
                 kwargs[p.name] = value
             else:
-                args.append(value) if not kwargs else kwargs.__setitem__(p.name, value)
+                args.append(value)
         return function(*args, **kwargs)
     return call
+
+
+def _position(params, parameter):
+    return [p.name for p in params].index(parameter.name)
 
 
 def _overrides_call(function, params, contract, is_method, overrides):
