@@ -66,7 +66,7 @@ def _call(function, params, contract, target, value, is_override):
                 continue
             else:
                 v = _example(contract[p.name])
-            if p.kind is inspect.Parameter.KEYWORD_ONLY or kwargs:
+            if p.kind is inspect.Parameter.KEYWORD_ONLY or kwargs or p.default is not inspect.Parameter.empty:
                 kwargs[p.name] = v
             else:
                 args.append(v)
