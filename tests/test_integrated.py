@@ -25,20 +25,20 @@ def default_run():
 def test_vegf_off_is_chapter_7_exactly(vessels):
     # With C2 off the right-hand side is chapter 7's, whatever C1 does (C1 only feeds C2).
     run = ig.simulate_tme(coupling_vessels=vessels, coupling_vegf=0.0)
-    ref = angiogenesis.simulate_hahnfeldt(t_end=ig.default("duration"), n_points=ig.N_TIMES)
+    ref = angiogenesis.simulate_hahnfeldt(t_end=ig.PARAMETERS.default("duration"), n_points=ig.N_TIMES)
     assert np.array_equal(run.volume, ref.volume)
     assert np.array_equal(run.capacity, ref.capacity)
-    assert np.all(run.stimulation == angiogenesis.default("stimulation"))
+    assert np.all(run.stimulation == angiogenesis.PARAMETERS["stimulation"].value)
 
 
 def test_vessels_off_is_chapter_5_default_section_exactly():
     run = ig.simulate_tme(coupling_vessels=0.0)
     section = hypoxia.tissue_section()
-    assert np.all(run.spacing == hypoxia.default("vessel_spacing"))
+    assert np.all(run.spacing == hypoxia.PARAMETERS["vessel_spacing"].value)
     assert np.all(run.hypoxic_fraction == section.hypoxic_fraction())
     assert np.all(run.mean_hif == float(np.nanmean(section.hif())))
     # and, with nothing changing the oxygen, C2 leaves b as published
-    assert np.allclose(run.stimulation, angiogenesis.default("stimulation"), rtol=1e-15)
+    assert np.allclose(run.stimulation, angiogenesis.PARAMETERS["stimulation"].value, rtol=1e-15)
 
 
 def test_emt_off_is_chapter_6_map_at_the_background_tgf():
@@ -49,7 +49,7 @@ def test_emt_off_is_chapter_6_map_at_the_background_tgf():
 def test_invasion_off_is_chapter_8_published_run_exactly():
     run = ig.simulate_tme(coupling_invasion=0.0)
     published = ecm.invasion_panel().invasion_depth()[-1]
-    assert np.all(run.haptotaxis == ecm.default("haptotaxis"))
+    assert np.all(run.haptotaxis == ecm.PARAMETERS["haptotaxis"].value)
     assert np.all(run.invasion_depth == published)
 
 
@@ -66,7 +66,7 @@ def test_everything_off_is_constant_except_growth():
 
 def test_oxygen_table_is_chapter_5_and_monotone():
     spacing, fraction, hif = ig.oxygen_table()
-    assert hypoxia.default("vessel_spacing") in spacing
+    assert hypoxia.PARAMETERS["vessel_spacing"].value in spacing
     # sparser vessels: never less hypoxia (the seeded vessel sets are nested)
     assert np.all(np.diff(fraction) >= 0) and np.all(np.diff(hif) > 0)
     assert fraction[0] == pytest.approx(0.0, abs=0.02) and fraction[-1] > 0.95
@@ -84,7 +84,7 @@ def test_oxygen_interpolation_is_close_to_a_direct_solve():
 
 def test_vessel_spacing_limits():
     # K = V: the reference spacing, at every strength; denser support: closer vessels
-    assert ig.vessel_spacing(1.0, 0.7) == pytest.approx(ig.default("reference_spacing"))
+    assert ig.vessel_spacing(1.0, 0.7) == pytest.approx(ig.PARAMETERS.default("reference_spacing"))
     assert ig.vessel_spacing(0.5, 1.0) == pytest.approx(100.0 * np.sqrt(0.5))
     ratios = np.geomspace(0.05, 20.0, 50)
     d = ig.vessel_spacing(ratios, 1.0)
@@ -93,8 +93,8 @@ def test_vessel_spacing_limits():
 
 
 def test_vegf_stimulation_limits():
-    b = angiogenesis.default("stimulation")
-    h_ref = ig.oxygen_table()[2][list(ig.SPACING_GRID).index(ig.default("reference_spacing"))]
+    b = angiogenesis.PARAMETERS["stimulation"].value
+    h_ref = ig.oxygen_table()[2][list(ig.SPACING_GRID).index(ig.PARAMETERS.default("reference_spacing"))]
     assert ig.vegf_stimulation(h_ref, 1.0) == pytest.approx(b)  # at the reference: unchanged
     assert ig.vegf_stimulation(0.0, 1.0) == 0.0                  # all VEGF, no HIF: no stimulation
     assert ig.vegf_stimulation(0.0, 0.4) == pytest.approx(0.6 * b)
@@ -120,7 +120,7 @@ def test_emt_population_limits_and_monotonicity():
     assert low.tolist() == [1.0, 0.0, 0.0] and high.tolist() == [0.0, 0.0, 1.0]
     inputs = np.linspace(0.0, 120e3, 25)
     # each input applied to a fresh epithelial population (a separate run per input)
-    mesenchymal = [ig.population_phenotypes([i])[2, 0] + ig.default("hybrid_weight") * ig.population_phenotypes([i])[1, 0]
+    mesenchymal = [ig.population_phenotypes([i])[2, 0] + ig.PARAMETERS.default("hybrid_weight") * ig.population_phenotypes([i])[1, 0]
                    for i in inputs]
     assert np.all(np.diff(mesenchymal) >= 0)
     background = [ig.simulate_tme(tgf_background=t).mesenchymal_fraction[-1] for t in (0.0, 1.0, 2.5, 5.0)]
@@ -147,7 +147,7 @@ def test_invasion_coupling_is_monotone_and_bounded():
     assert np.all(np.diff(depth) > 0)
     m = np.linspace(0, 1, 21)
     gamma = ig.haptotaxis(m, 1.0)
-    assert gamma[0] == ecm.default("haptotaxis") and gamma[-1] == pytest.approx(ig.default("haptotaxis_max"))
+    assert gamma[0] == ecm.PARAMETERS["haptotaxis"].value and gamma[-1] == pytest.approx(ig.PARAMETERS.default("haptotaxis_max"))
     assert np.all(np.diff(ig.invasion_depth(gamma)) > 0)
     # a table point against a direct run between the nodes: linear interpolation is close
     g = 0.5 * (grid[3] + grid[4])
@@ -194,28 +194,34 @@ def test_reproduction_row_disagrees_outside_its_tolerance():
     assert not moved.agrees
 
 
-# --- bad input -----------------------------------------------------------------------------------
+# --- cached results and the helpers the run uses ----------------------------------------------
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: ig.simulate_tme(coupling_vessels=-0.1), "coupling_vessels"),
-    (lambda: ig.simulate_tme(coupling_vegf=1.5), "coupling_vegf"),
-    (lambda: ig.simulate_tme(coupling_emt=float("nan")), "coupling_emt"),
-    (lambda: ig.simulate_tme(coupling_invasion=float("inf")), "coupling_invasion"),
-    (lambda: ig.simulate_tme(tgf_background=-1.0), "tgf_background"),
-    (lambda: ig.simulate_tme(duration=0.0), "duration"),
-    (lambda: ig.simulate_tme(n_points=1), "n_points"),
-    (lambda: ig.vessel_spacing(-1.0), "volume_over_capacity"),
-    (lambda: ig.vessel_spacing(1.0, reference_spacing=0.0), "reference_spacing"),
-    (lambda: ig.oxygen_readout([float("nan")]), "spacing"),
-    (lambda: ig.vegf_stimulation(1.2), "mean_hif"),
-    (lambda: ig.emt_input(0.5, tgf_background=float("nan")), "tgf_background"),
-    (lambda: ig.population_phenotypes([1.0], input_spread=-0.1), "input_spread"),
-    (lambda: ig.follow_branches(np.ones(3)), "inputs"),
-    (lambda: ig.haptotaxis(1.5), "mesenchymal_fraction"),
-    (lambda: ig.haptotaxis(0.5, haptotaxis_max=0.05), "haptotaxis_max"),
-    (lambda: ig.invasion_depth(-0.01), "gamma"),
-])
-def test_bad_input_raises_naming_the_parameter(call, name):
-    with pytest.raises(ValueError, match=name):
-        call()
+@pytest.mark.parametrize("table", [ig.oxygen_table, ig.invasion_table])
+def test_cached_tables_cannot_be_changed_by_a_caller(table):
+    before = [column.copy() for column in table()]
+    for column in table():
+        with pytest.raises(ValueError):
+            column[0] = -1.0
+    assert all(np.array_equal(a, b) for a, b in zip(before, table()))
+
+
+def test_reproduction_table_is_a_fresh_list_each_time():
+    rows = ig.reproduction_table()
+    rows.clear()
+    assert ig.reproduction_table()
+
+
+def test_the_run_uses_the_couplings_own_functions(default_run):
+    run = default_run
+    assert np.array_equal(run.spacing, ig.vessel_spacing(run.volume / run.capacity))
+    assert np.array_equal(run.stimulation, ig.vegf_stimulation(run.mean_hif))
+    assert np.array_equal(run.emt_input, ig.emt_input(run.mean_hif))
+    assert np.array_equal(run.phenotype_fractions, ig.population_phenotypes(run.emt_input))
+    assert np.array_equal(run.haptotaxis, ig.haptotaxis(run.mesenchymal_fraction))
+    assert np.array_equal(run.invasion_depth, ig.invasion_depth(run.haptotaxis))
+
+
+def test_follow_branches_refuses_more_times_than_a_run_has():
+    with pytest.raises(ValueError, match="^inputs"):
+        ig.follow_branches(np.zeros((ig.MAX_TIMES + 1, 1)))

@@ -45,6 +45,8 @@ tolerance per row and agreement computed.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,184 +55,234 @@ from scipy.integrate import solve_ivp
 from scipy.special import ndtri
 
 from . import angiogenesis, cafs, cascade, ecm, ecosystem, emt, exosomes, hypoxia, immune
-from .parameters import Parameter, check_finite, check_nonnegative, check_positive
+from .parameters import (
+    FRACTION,
+    Array,
+    Optional,
+    Parameter,
+    ParameterSet,
+    Relation,
+    checked,
+    count,
+    interval,
+    nonnegative,
+    positive,
+    read_only,
+)
+
+__all__ = [
+    "PARAMETERS", "WIDGET_MODEL", "WIDGET_CONTROLS", "N_CELLS", "N_TIMES", "MAX_TIMES",
+    "SPACING_GRID", "HAPTOTAXIS_GRID", "RTOL", "ATOL", "DLD1_SURFACE_PO2_MMHG",
+    "oxygen_table", "vessel_spacing", "oxygen_readout", "vegf_stimulation", "emt_input",
+    "follow_branches", "population_phenotypes", "invasion_table", "haptotaxis",
+    "invasion_depth", "TMECourse", "simulate_tme", "Reproduction", "reproduction_table",
+]
+
+# --- the tables' grids (they bound the couplings' inputs) ----------------------------------
+
+#: Vessel spacings (um) of the oxygen table: chapter 5's slider range, with its default.
+#: Extra nodes where the hypoxic fraction rises steeply (50-150 um) keep the linear
+#: interpolation close to the solved sections.
+SPACING_GRID = read_only(np.union1d(np.linspace(50.0, 300.0, 11),
+                                    [62.5, 87.5, 112.5, 137.5,
+                                     hypoxia.PARAMETERS["vessel_spacing"].value]))
+#: Haptotaxis values of the invasion table: chapter 8's slider range, with its default.
+HAPTOTAXIS_GRID = read_only(np.union1d(np.linspace(0.0, 0.02, 9),
+                                       [ecm.PARAMETERS["haptotaxis"].value]))
 
 # --- parameters of the couplings -----------------------------------------------------------
 
 
 def _strength(name, symbol, description, why):
     return Parameter(name, symbol, 1.0, "1 (0 = off, 1 = on)", description, None, why,
-                     low=0.0, high=1.0)
+                     low=0.0, high=1.0, domain=FRACTION)
 
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        _strength("coupling_vessels", r"s_1",
-                  "C1: vessel density K/V sets the vessel spacing of the oxygen model",
-                  "our coupling; 0 keeps chapter 5's default spacing"),
-        _strength("coupling_vegf", r"s_2",
-                  "C2: share of the vascular stimulation b that is HIF-driven VEGF",
-                  "our coupling; 0 keeps chapter 7's constant b"),
-        _strength("coupling_emt", r"s_3",
-                  "C3: HIF-1 adds a TGF-β-like drive to the EMT input",
-                  "our coupling; 0 keeps chapter 6's input at the background TGF-β"),
-        _strength("coupling_invasion", r"s_4",
-                  "C4: mesenchymal cells raise the haptotaxis coefficient of invasion",
-                  "our coupling; 0 keeps chapter 8's published haptotaxis"),
-        Parameter(
-            "tgf_background", r"T_0", 0.5, "ng/mL", "TGF-β in the stroma without hypoxia",
-            None, "illustrative: an input at which untreated cells stay epithelial "
-            "(chapter 6's map gives I = 36 × 10³ molecules)", low=0.0, high=5.0,
-        ),
-        Parameter(
-            "reference_spacing", r"d_\mathrm{ref}", hypoxia.default("vessel_spacing"), "µm",
-            "vessel spacing when the vascular support matches the tumour (K = V)", None,
-            "chapter 5's default spacing, so that C1 switched off reproduces its section",
-        ),
-        Parameter(
-            "hif_tgf_equivalent", r"T_H", 4.0, "ng/mL",
-            "TGF-β-like drive of fully active HIF-1 on the EMT circuit", None,
-            "illustrative: HIF-1 induces EMT transcription factors (chapter 6); 4 ng/mL "
-            "moves a fully hypoxic tumour past the hybrid state's upper end",
-        ),
-        Parameter(
-            "input_spread", r"\sigma_I", 0.15, "1",
-            "cell-to-cell spread of the EMT input (s.d. of its logarithm)", None,
-            "illustrative: turns the single-cell switch into a graded population response",
-        ),
-        Parameter(
-            "hybrid_weight", r"w_H", 0.5, "1",
-            "weight of hybrid E/M cells in the mesenchymal fraction", None,
-            "illustrative: hybrid cells migrate, but less than fully mesenchymal ones",
-        ),
-        Parameter(
-            "haptotaxis_max", r"\gamma_\mathrm{max}", 0.02, "1 (dimensionless)",
-            "haptotaxis coefficient of a fully mesenchymal tumour", None,
-            "the upper end of chapter 8's haptotaxis slider (4 × the published value)",
-        ),
-        Parameter(
-            "duration", r"t_\mathrm{end}", 60.0, "days", "length of the coupled run", None,
-            "long enough for the Hahnfeldt model to reach its steady state",
-        ),
-    ]
-}
+#: Bound of the TGF-β parameters (ng/mL): tissue levels are a few ng/mL, and chapter 6's
+#: map to the EMT input is saturated above 50 (T / (T + K_T) > 0.96).
+TGF_BOUND = "tissue TGF-β is a few ng/mL; chapter 6's map to the EMT input is saturated above 50"
+
+PARAMETERS = ParameterSet([
+    _strength("coupling_vessels", r"s_1",
+              "C1: vessel density K/V sets the vessel spacing of the oxygen model",
+              "our coupling; 0 keeps chapter 5's default spacing"),
+    _strength("coupling_vegf", r"s_2",
+              "C2: share of the vascular stimulation b that is HIF-driven VEGF",
+              "our coupling; 0 keeps chapter 7's constant b"),
+    _strength("coupling_emt", r"s_3",
+              "C3: HIF-1 adds a TGF-β-like drive to the EMT input",
+              "our coupling; 0 keeps chapter 6's input at the background TGF-β"),
+    _strength("coupling_invasion", r"s_4",
+              "C4: mesenchymal cells raise the haptotaxis coefficient of invasion",
+              "our coupling; 0 keeps chapter 8's published haptotaxis"),
+    Parameter(
+        "tgf_background", r"T_0", 0.5, "ng/mL", "TGF-β in the stroma without hypoxia",
+        None, "illustrative: an input at which untreated cells stay epithelial "
+        "(chapter 6's map gives I = 36 × 10³ molecules)", low=0.0, high=5.0,
+        domain=nonnegative(at_most=50.0, why=TGF_BOUND),
+    ),
+    Parameter(
+        "reference_spacing", r"d_\mathrm{ref}", hypoxia.PARAMETERS["vessel_spacing"].value, "µm",
+        "vessel spacing when the vascular support matches the tumour (K = V)", None,
+        "chapter 5's default spacing, so that C1 switched off reproduces its section",
+        domain=interval(float(SPACING_GRID[0]), float(SPACING_GRID[-1]),
+                        why="the spacings of the oxygen table (chapter 5's slider range)"),
+    ),
+    Parameter(
+        "hif_tgf_equivalent", r"T_H", 4.0, "ng/mL",
+        "TGF-β-like drive of fully active HIF-1 on the EMT circuit", None,
+        "illustrative: HIF-1 induces EMT transcription factors (chapter 6); 4 ng/mL "
+        "moves a fully hypoxic tumour past the hybrid state's upper end",
+        domain=nonnegative(at_most=50.0, why=TGF_BOUND),
+    ),
+    Parameter(
+        "input_spread", r"\sigma_I", 0.15, "1",
+        "cell-to-cell spread of the EMT input (s.d. of its logarithm)", None,
+        "illustrative: turns the single-cell switch into a graded population response",
+        domain=nonnegative(at_most=2.0, why="a spread of 2 already puts the extreme cells "
+                           "nearly 300-fold above and below the mean input"),
+    ),
+    Parameter(
+        "hybrid_weight", r"w_H", 0.5, "1",
+        "weight of hybrid E/M cells in the mesenchymal fraction", None,
+        "illustrative: hybrid cells migrate, but less than fully mesenchymal ones",
+        domain=FRACTION,
+    ),
+    Parameter(
+        "haptotaxis_max", r"\gamma_\mathrm{max}", 0.02, "1 (dimensionless)",
+        "haptotaxis coefficient of a fully mesenchymal tumour", None,
+        "the upper end of chapter 8's haptotaxis slider (4 × the published value)",
+        domain=positive(at_most=float(HAPTOTAXIS_GRID[-1]),
+                        why="the invasion table's end (chapter 8's haptotaxis slider)"),
+    ),
+    Parameter(
+        "duration", r"t_\mathrm{end}", 60.0, "days", "length of the coupled run", None,
+        "long enough for the Hahnfeldt model to reach its steady state",
+        domain=positive(at_most=1000.0, why="the tumour is within 0.1 % of chapter 7's "
+                        "steady state by 150 days; 1000 days bound a run's cost"),
+    ),
+])
 
 #: Cells in the EMT population (quantiles of the input spread) and output times per run.
 N_CELLS = 201
 N_TIMES = 121
-#: Vessel spacings (um) of the oxygen table: chapter 5's slider range, with its default.
-#: Extra nodes where the hypoxic fraction rises steeply (50-150 um) keep the linear
-#: interpolation close to the solved sections.
-SPACING_GRID = np.union1d(np.linspace(50.0, 300.0, 11),
-                          [62.5, 87.5, 112.5, 137.5, hypoxia.default("vessel_spacing")])
-#: Haptotaxis values of the invasion table: chapter 8's slider range, with its default.
-HAPTOTAXIS_GRID = np.union1d(np.linspace(0.0, 0.02, 9), [ecm.default("haptotaxis")])
+#: Most output times of a run: the EMT population is followed one time after another, so
+#: the times bound the run's cost (5000 times of N_CELLS cells take a fraction of a second).
+MAX_TIMES = 5000
+N_POINTS = count(2, MAX_TIMES, why="output times of one run: each is a step of the EMT "
+                 "population's hysteresis loop")
 #: Integration tolerances: those of `angiogenesis.simulate_hahnfeldt`, so that with C2 off
 #: the coupled run is the same computation as chapter 7's.
 RTOL, ATOL = 1e-8, 1e-10
 #: Surface pO2 (mmHg) at which chapter 5 compares the DLD1 diffusion limit (its assumption).
 DLD1_SURFACE_PO2_MMHG = 100.0
 
-PHENOTYPE_CODES = {label: code for code, label in enumerate(emt.PHENOTYPES)}  # E 0, E/M 1, M 2
+# --- specs of the arguments that are not parameters of the couplings ------------------------
 
-
-def default(name: str) -> float:
-    return PARAMETERS[name].value
-
-
-def _strength_value(name, value):
-    value = check_finite(name, default(name) if value is None else value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
-    return value
+#: Mean HIF-1 activity of a section: a share of full activity.
+MEAN_HIF = Array(FRACTION, scalar_ok=True)
+#: H_ref: a mean HIF-1 activity; b_eff = b H / H_ref needs it well above zero (the oxygen
+#: table's lowest, at the densest vessels, is 0.10).
+REFERENCE_HIF = interval(1e-3, 1.0, why="b_eff grows as 1/H_ref; chapter 5's sections have "
+                         "at least 0.1")
+#: Chapter 7's vascular stimulation b (1/day), as the spec of an argument here: None means
+#: its recorded value.
+STIMULATION = dataclasses.replace(
+    angiogenesis.PARAMETERS["stimulation"],
+    domain=positive(at_most=1e3, why="a rate per day: 1000 is 170 times the published b"))
+#: EMT input I (molecules): chapter 6's map from TGF-β gives at most I_basal + I_gain =
+#: 10^5, and the input spread multiplies it by a few hundred at most.
+EMT_INPUT = nonnegative(at_most=1e9, why="molecules: far past the circuit's last fold "
+                        "(about 7 × 10^4)")
+#: Input histories of cells (times, cells), followed one time after another.
+CELL_INPUTS = Array(EMT_INPUT, shape=(None, None), at_most=MAX_TIMES * N_CELLS,
+                    why="cell-states of one run at most")
+AT_MOST_MAX_TIMES = Relation("inputs", lambda inputs: len(inputs) <= MAX_TIMES,
+                             f"must have at most {MAX_TIMES} rows (times): the branches are "
+                             "followed one time after another")
 
 
 # --- C1: vessels -> oxygen ------------------------------------------------------------------
 
 
+@checked(PARAMETERS)
 @lru_cache(maxsize=1)
-def oxygen_table():
+def oxygen_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(spacings um, hypoxic fraction, mean HIF-1 activity) of chapter 5's default section.
 
     Each entry is `hypoxia.tissue_section(d)`: the same seeded vessels, grid and solver as
-    the chapter. Computed once (under a second) and reused by every run.
+    the chapter. Computed once (under a second) and reused by every run: the arrays are
+    read-only.
     """
     fractions, hif = [], []
     for spacing in SPACING_GRID:
         section = hypoxia.tissue_section(float(spacing))
         fractions.append(section.hypoxic_fraction())
         hif.append(float(np.nanmean(section.hif())))
-    return SPACING_GRID.copy(), np.array(fractions), np.array(hif)
+    return SPACING_GRID, read_only(np.array(fractions)), read_only(np.array(hif))
 
 
-def vessel_spacing(volume_over_capacity, coupling_vessels=None, reference_spacing=None):
+@checked(PARAMETERS, volume_over_capacity=Array(positive(), scalar_ok=True))
+def vessel_spacing(volume_over_capacity: np.ndarray | float, coupling_vessels: float | None = None,
+                   reference_spacing: float | None = None) -> np.ndarray | float:
     """C1: mean vessel spacing (um) at a ratio V/K: d_ref (V/K)^(s1/2), clipped to the table."""
-    ratio = np.asarray(volume_over_capacity, dtype=float)
-    if not np.all(np.isfinite(ratio)) or np.any(ratio <= 0):
-        raise ValueError("volume_over_capacity must be positive and finite")
-    s1 = _strength_value("coupling_vessels", coupling_vessels)
-    d_ref = check_positive("reference_spacing",
-                           default("reference_spacing") if reference_spacing is None else reference_spacing)
-    spacing = _spacing(ratio, s1, d_ref)
+    spacing = np.clip(reference_spacing * volume_over_capacity ** (0.5 * coupling_vessels),
+                      SPACING_GRID[0], SPACING_GRID[-1])
     return spacing if spacing.ndim else float(spacing)
 
 
-def _spacing(ratio, s1, d_ref):
-    return np.clip(d_ref * ratio ** (0.5 * s1), SPACING_GRID[0], SPACING_GRID[-1])
-
-
-def oxygen_readout(spacing):
+@checked(PARAMETERS, spacing=Array(PARAMETERS["reference_spacing"].domain, scalar_ok=True))
+def oxygen_readout(spacing: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """(hypoxic fraction, mean HIF-1 activity) at vessel spacings (um), from the table."""
-    spacing = np.asarray(spacing, dtype=float)
-    if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
-        raise ValueError("spacing must be positive and finite")
-    grid, fraction, hif = oxygen_table()
+    grid, fraction, hif = oxygen_table.__wrapped__()
     return np.interp(spacing, grid, fraction), np.interp(spacing, grid, hif)
 
 
 # --- C2: hypoxia -> VEGF -> vessels ----------------------------------------------------------
 
 
-def vegf_stimulation(mean_hif, coupling_vegf=None, stimulation=None, reference_hif=None):
-    """C2: b_eff = b (1 - s2 + s2 H / H_ref) (1/day); H_ref the HIF-1 level at d_ref."""
-    hif = np.asarray(mean_hif, dtype=float)
-    if not np.all(np.isfinite(hif)) or np.any((hif < 0) | (hif > 1)):
-        raise ValueError("mean_hif must lie in [0, 1]")
-    s2 = _strength_value("coupling_vegf", coupling_vegf)
-    b = check_positive("stimulation", angiogenesis.default("stimulation") if stimulation is None else stimulation)
-    h_ref = check_positive("reference_hif", _reference_hif(default("reference_spacing"))
-                           if reference_hif is None else reference_hif)
-    return b * (1.0 - s2 + s2 * hif / h_ref)
+@checked(PARAMETERS, mean_hif=MEAN_HIF, stimulation=STIMULATION,
+         reference_hif=Optional(REFERENCE_HIF))
+def vegf_stimulation(mean_hif: np.ndarray | float, coupling_vegf: float | None = None,
+                     stimulation: float | None = None,
+                     reference_hif: float | None = None) -> np.ndarray | float:
+    """C2: b_eff = b (1 - s2 + s2 H / H_ref) (1/day); b is chapter 7's stimulation and
+    H_ref (None: the HIF-1 level at d_ref) the mean HIF-1 activity at which b_eff = b."""
+    if reference_hif is None:
+        reference_hif = _reference_hif(PARAMETERS.default("reference_spacing"))
+    return stimulation * (1.0 - coupling_vegf + coupling_vegf * mean_hif / reference_hif)
 
 
 def _reference_hif(reference_spacing):
-    return float(oxygen_readout(reference_spacing)[1])
+    return float(oxygen_readout.__wrapped__(reference_spacing)[1])
 
 
-def coupled_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss,
-                coupling_vessels, coupling_vegf, reference_spacing, reference_hif):
-    """Chapter 7's right-hand side (log variables) with b replaced by b_eff(V/K) (C1, C2)."""
-    spacing = _spacing(np.exp(y[0] - y[1]), coupling_vessels, reference_spacing)
-    grid, _, hif_table = oxygen_table()
-    hif = np.interp(spacing, grid, hif_table)
-    b_eff = stimulation * (1.0 - coupling_vegf + coupling_vegf * hif / reference_hif)
-    return angiogenesis.hahnfeldt_rhs(t, y, growth_rate, b_eff, inhibition, capacity_loss)
+#: Chapter 7's right-hand side without its input checks: it is called at every solver step.
+_hahnfeldt_rhs = inspect.unwrap(angiogenesis.hahnfeldt_rhs)
+
+
+def _coupled_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss,
+                 coupling_vessels, coupling_vegf, reference_spacing, reference_hif):
+    """Chapter 7's right-hand side (log variables) with b replaced by b_eff(V/K) (C1, C2).
+
+    The couplings' functions are called without their input checks (`.__wrapped__`): this
+    runs at every solver step, with values the model itself made.
+    """
+    spacing = vessel_spacing.__wrapped__(np.exp(y[0] - y[1]), coupling_vessels, reference_spacing)
+    _, hif = oxygen_readout.__wrapped__(spacing)
+    b_eff = vegf_stimulation.__wrapped__(hif, coupling_vegf, stimulation, reference_hif)
+    return _hahnfeldt_rhs(t, y, growth_rate, b_eff, inhibition, capacity_loss)
 
 
 # --- C3: hypoxia -> EMT ------------------------------------------------------------------------
 
 
-def emt_input(mean_hif, coupling_emt=None, tgf_background=None, hif_tgf_equivalent=None):
+@checked(PARAMETERS, mean_hif=MEAN_HIF)
+def emt_input(mean_hif: np.ndarray | float, coupling_emt: float | None = None,
+              tgf_background: float | None = None,
+              hif_tgf_equivalent: float | None = None) -> np.ndarray | float:
     """C3: input I (molecules) = emt.tgf_to_input(T_0 + s3 T_H H)."""
-    hif = np.asarray(mean_hif, dtype=float)
-    if not np.all(np.isfinite(hif)) or np.any((hif < 0) | (hif > 1)):
-        raise ValueError("mean_hif must lie in [0, 1]")
-    s3 = _strength_value("coupling_emt", coupling_emt)
-    t0 = check_nonnegative("tgf_background", default("tgf_background") if tgf_background is None else tgf_background)
-    t_h = check_nonnegative("hif_tgf_equivalent",
-                            default("hif_tgf_equivalent") if hif_tgf_equivalent is None else hif_tgf_equivalent)
-    return emt.tgf_to_input(t0 + s3 * t_h * hif)
+    return emt.tgf_to_input(tgf_background + coupling_emt * hif_tgf_equivalent * mean_hif)
 
 
 def _branch_exists(inputs, folds):
@@ -240,20 +292,18 @@ def _branch_exists(inputs, folds):
                      inputs > m_start])
 
 
-def follow_branches(inputs, start=None):
+@checked(PARAMETERS, AT_MOST_MAX_TIMES, inputs=CELL_INPUTS)
+def follow_branches(inputs: np.ndarray) -> np.ndarray:
     """Phenotype codes (0 E, 1 E/M, 2 M) of cells driven through a sequence of inputs.
 
     `inputs` (times, cells) in molecules. A cell stays on its stable branch while the
     branch exists (hysteresis); when it vanishes at a fold, the cell jumps to the nearest
     existing branch in the direction of the change (up in ZEB past the E or E/M upper fold,
     down past the M or E/M lower fold), as the full circuit does (chapter 6). Cells start
-    in `start` (default E) before the first input.
+    epithelial before the first input.
     """
-    inputs = np.asarray(inputs, dtype=float)
-    if inputs.ndim != 2 or not np.all(np.isfinite(inputs)) or np.any(inputs < 0):
-        raise ValueError("inputs must be a finite, non-negative (times, cells) array")
     folds = emt.bifurcation_diagram().fold_inputs()
-    state = np.zeros(inputs.shape[1], dtype=int) if start is None else np.array(start, dtype=int).copy()
+    state = np.zeros(inputs.shape[1], dtype=int)
     codes = np.empty(inputs.shape, dtype=int)
     for i, row in enumerate(inputs):
         exists = _branch_exists(row, folds)
@@ -272,47 +322,47 @@ def _quantiles(n_cells):
     return ndtri((np.arange(n_cells) + 0.5) / n_cells)  # normal quantiles
 
 
-def population_phenotypes(inputs, input_spread=None):
+@checked(PARAMETERS, inputs=Array(EMT_INPUT, shape=(None,), scalar_ok=True, at_most=MAX_TIMES,
+                                  why="times of one run at most"))
+def population_phenotypes(inputs: np.ndarray | float,
+                          input_spread: float | None = None) -> np.ndarray:
     """Fractions of E, E/M and M cells (3, times) for population inputs I(t) (molecules).
 
     Cell k receives I(t) exp(sigma_I z_k), z_k the normal quantiles of N_CELLS cells.
     """
-    inputs = np.atleast_1d(np.asarray(inputs, dtype=float))
-    sigma = check_nonnegative("input_spread", default("input_spread") if input_spread is None else input_spread)
-    per_cell = inputs[:, None] * np.exp(sigma * _quantiles(N_CELLS))[None, :]
-    codes = follow_branches(per_cell)
+    per_cell = np.atleast_1d(inputs)[:, None] * np.exp(input_spread * _quantiles(N_CELLS))[None, :]
+    codes = follow_branches.__wrapped__(per_cell)
     return np.stack([(codes == k).mean(axis=1) for k in range(3)])
 
 
 # --- C4: EMT -> invasion ----------------------------------------------------------------------
 
 
+@checked(PARAMETERS)
 @lru_cache(maxsize=1)
-def invasion_table():
-    """(haptotaxis values, invasion depth at chapter 8's end time) from `ecm.invasion_panel`."""
+def invasion_table() -> tuple[np.ndarray, np.ndarray]:
+    """(haptotaxis values, invasion depth at chapter 8's end time) from `ecm.invasion_panel`.
+
+    Computed once and reused by every run: the arrays are read-only.
+    """
     depths = [float(ecm.invasion_panel(haptotaxis=float(g)).invasion_depth()[-1]) for g in HAPTOTAXIS_GRID]
-    return HAPTOTAXIS_GRID.copy(), np.array(depths)
+    return HAPTOTAXIS_GRID, read_only(np.array(depths))
 
 
-def haptotaxis(mesenchymal_fraction, coupling_invasion=None, haptotaxis_max=None):
+@checked(PARAMETERS, mesenchymal_fraction=Array(FRACTION, scalar_ok=True))
+def haptotaxis(mesenchymal_fraction: np.ndarray | float, coupling_invasion: float | None = None,
+               haptotaxis_max: float | None = None) -> np.ndarray | float:
     """C4: gamma = gamma_0 + s4 (gamma_max - gamma_0) m (dimensionless)."""
-    m = np.asarray(mesenchymal_fraction, dtype=float)
-    if not np.all(np.isfinite(m)) or np.any((m < 0) | (m > 1)):
-        raise ValueError("mesenchymal_fraction must lie in [0, 1]")
-    s4 = _strength_value("coupling_invasion", coupling_invasion)
-    g_max = check_positive("haptotaxis_max", default("haptotaxis_max") if haptotaxis_max is None else haptotaxis_max)
-    if g_max > HAPTOTAXIS_GRID[-1]:
-        raise ValueError(f"haptotaxis_max must not exceed {HAPTOTAXIS_GRID[-1]} (the table's end)")
-    g0 = ecm.default("haptotaxis")
-    return g0 + s4 * (g_max - g0) * m
+    g0 = ecm.PARAMETERS["haptotaxis"].value
+    return g0 + coupling_invasion * (haptotaxis_max - g0) * mesenchymal_fraction
 
 
-def invasion_depth(gamma):
+@checked(PARAMETERS, gamma=Array(interval(float(HAPTOTAXIS_GRID[0]), float(HAPTOTAXIS_GRID[-1]),
+                                          why="the haptotaxis values of the invasion table"),
+                                 scalar_ok=True))
+def invasion_depth(gamma: np.ndarray | float) -> np.ndarray | float:
     """Depth (units of L) chapter 8's invasion reaches by its end time at haptotaxis gamma."""
-    gamma = np.asarray(gamma, dtype=float)
-    grid, depth = invasion_table()
-    if not np.all(np.isfinite(gamma)) or np.any((gamma < grid[0]) | (gamma > grid[-1])):
-        raise ValueError(f"gamma must lie in [{grid[0]}, {grid[-1]}]")
+    grid, depth = invasion_table.__wrapped__()
     return np.interp(gamma, grid, depth)
 
 
@@ -338,37 +388,43 @@ class TMECourse:
     couplings: dict
 
 
-def simulate_tme(coupling_vessels=None, coupling_vegf=None, coupling_emt=None,
-                 coupling_invasion=None, tgf_background=None, duration=None, n_points=N_TIMES):
+@checked(PARAMETERS, n_points=N_POINTS)
+def simulate_tme(coupling_vessels: float | None = None, coupling_vegf: float | None = None,
+                 coupling_emt: float | None = None, coupling_invasion: float | None = None,
+                 tgf_background: float | None = None, duration: float | None = None,
+                 n_points: int = N_TIMES, *, reference_spacing: float | None = None,
+                 hif_tgf_equivalent: float | None = None, input_spread: float | None = None,
+                 hybrid_weight: float | None = None,
+                 haptotaxis_max: float | None = None) -> TMECourse:
     """The widget model: the Hahnfeldt ODE with C1-C2 (solve_ivp, LSODA, as chapter 7),
-    then the quasi-steady chain C1 -> C3 -> C4 read out at the output times."""
-    s = {name: _strength_value(name, value) for name, value in (
-        ("coupling_vessels", coupling_vessels), ("coupling_vegf", coupling_vegf),
-        ("coupling_emt", coupling_emt), ("coupling_invasion", coupling_invasion))}
-    t0 = check_nonnegative("tgf_background", default("tgf_background") if tgf_background is None else tgf_background)
-    t_end = check_positive("duration", default("duration") if duration is None else duration)
-    if int(n_points) != n_points or n_points < 2:
-        raise ValueError("n_points must be an integer >= 2")
-    a = angiogenesis.default
-    lam1, b, d, lam2 = a("growth_rate"), a("stimulation"), a("inhibition"), a("capacity_loss")
-    d_ref = default("reference_spacing")
-    h_ref = _reference_hif(d_ref)
-    t = np.linspace(0.0, t_end, int(n_points))
-    y0 = [np.log(a("initial_volume")), np.log(a("initial_capacity"))]
-    sol = solve_ivp(coupled_rhs, (0.0, t_end), y0, method="LSODA", t_eval=t, rtol=RTOL, atol=ATOL,
-                    args=(lam1, b, d, lam2, s["coupling_vessels"], s["coupling_vegf"], d_ref, h_ref))
+    then the quasi-steady chain C1 -> C3 -> C4 read out at the output times.
+
+    The couplings' functions are called without their input checks (`.__wrapped__`): the
+    values passed on are the model's own.
+    """
+    a = angiogenesis.PARAMETERS
+    lam1, b, d, lam2 = (a[name].value for name in
+                        ("growth_rate", "stimulation", "inhibition", "capacity_loss"))
+    h_ref = _reference_hif(reference_spacing)
+    t = np.linspace(0.0, duration, n_points)
+    y0 = [np.log(a["initial_volume"].value), np.log(a["initial_capacity"].value)]
+    sol = solve_ivp(_coupled_rhs, (0.0, duration), y0, method="LSODA", t_eval=t, rtol=RTOL,
+                    atol=ATOL, args=(lam1, b, d, lam2, coupling_vessels, coupling_vegf,
+                                     reference_spacing, h_ref))
     if not sol.success:
         raise RuntimeError(f"integration failed: {sol.message}")
     volume, capacity = np.exp(sol.y)
-    spacing = _spacing(volume / capacity, s["coupling_vessels"], d_ref)
-    fraction, hif = oxygen_readout(spacing)
-    b_eff = b * (1.0 - s["coupling_vegf"] + s["coupling_vegf"] * hif / h_ref)
-    inputs = emt_input(hif, s["coupling_emt"], t0)
-    phenotypes = population_phenotypes(inputs)
-    mesenchymal = phenotypes[2] + default("hybrid_weight") * phenotypes[1]
-    gamma = haptotaxis(mesenchymal, s["coupling_invasion"])
+    spacing = vessel_spacing.__wrapped__(volume / capacity, coupling_vessels, reference_spacing)
+    fraction, hif = oxygen_readout.__wrapped__(spacing)
+    b_eff = vegf_stimulation.__wrapped__(hif, coupling_vegf, b, h_ref)
+    inputs = emt_input.__wrapped__(hif, coupling_emt, tgf_background, hif_tgf_equivalent)
+    phenotypes = population_phenotypes.__wrapped__(inputs, input_spread)
+    mesenchymal = phenotypes[2] + hybrid_weight * phenotypes[1]
+    gamma = haptotaxis.__wrapped__(mesenchymal, coupling_invasion, haptotaxis_max)
+    couplings = {"coupling_vessels": coupling_vessels, "coupling_vegf": coupling_vegf,
+                 "coupling_emt": coupling_emt, "coupling_invasion": coupling_invasion}
     return TMECourse(t, volume, capacity, spacing, fraction, hif, b_eff, np.asarray(inputs),
-                     phenotypes, mesenchymal, gamma, invasion_depth(gamma), s)
+                     phenotypes, mesenchymal, gamma, invasion_depth.__wrapped__(gamma), couplings)
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
@@ -464,7 +520,7 @@ def _immune_rows():
 def _hypoxia_row():
     limit, sd = hypoxia.DLD1_DIFFUSION_LIMIT_UM
     a = float(hypoxia.ocr_to_pressure_rate(hypoxia.DLD1_OCR_M3_PER_KG_S))
-    ours = float(hypoxia.spheroid_diffusion_limit(DLD1_SURFACE_PO2_MMHG, hypoxia.default("diffusivity"), a))
+    ours = float(hypoxia.spheroid_diffusion_limit(DLD1_SURFACE_PO2_MMHG, hypoxia.PARAMETERS["diffusivity"].value, a))
     return Reproduction(5, "oxygen diffusion and consumption", "grimes2014",
                         "DLD1 spheroid diffusion limit (µm)", limit, ours, sd,
                         "the published standard deviation",
@@ -472,7 +528,7 @@ def _hypoxia_row():
 
 
 def _emt_row():
-    stable = [s for s in emt.steady_states(1e3 * emt.default("reference_input")) if s["stable"]]
+    stable = [s for s in emt.steady_states(1e3 * emt.PARAMETERS["reference_input"].value) if s["stable"]]
     return Reproduction(6, "miR-34/SNAIL/miR-200/ZEB circuit", "lu2013",
                         "stable states coexisting (ternary switch)", 3.0, float(len(stable)), 0.5,
                         "a count: must be exact")
@@ -515,10 +571,12 @@ def _reproduction_rows():
                  + [_hypoxia_row(), _emt_row(), _angiogenesis_row(), _ecm_row(), _exosome_row()])
 
 
-def reproduction_table():
+@checked(PARAMETERS)
+def reproduction_table() -> list[Reproduction]:
     """Every chapter's published result beside ours (a list of `Reproduction`, chapter order).
 
     Computed from each module's published constants and the functions that reproduce them;
-    cached, as it runs the chapters' models (about a second).
+    cached, as it runs the chapters' models (about a second): each call returns a new list
+    of the same frozen rows.
     """
     return list(_reproduction_rows())
