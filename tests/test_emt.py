@@ -63,6 +63,16 @@ def test_stable_phenotypes_in_each_window(input_signal, expected):
     assert [s["phenotype"] for s in emt.steady_states(input_signal) if s["stable"]] == expected
 
 
+def test_steady_states_are_found_at_every_input_of_the_widget_range():
+    # Some states of the curve are roots to round-off already, where the root finder stops
+    # with "not making good progress" (e.g. at 1.5, 33.5 and 62.5 x 10^3): they count.
+    windows = DIAGRAM.windows()
+    for input_signal in np.arange(0.0, 120e3 + 1.0, 500.0):
+        stable = [s["phenotype"] for s in emt.steady_states(input_signal) if s["stable"]]
+        expected = [p for p, (lo, hi) in windows.items() if lo <= input_signal < hi]
+        assert stable == expected, input_signal
+
+
 def test_jacobian_stability_matches_the_fold_structure_along_the_whole_curve():
     z = DIAGRAM.zeb
     f = [fold[1] for fold in DIAGRAM.folds]

@@ -670,7 +670,10 @@ def _polish(state, input_signal, p):
         return _rates(x, input_signal, p) / x
 
     solution = root(residual, _to_log(state), method="hybr", options={"xtol": 1e-12})
-    converged = bool(solution.success) and np.max(np.abs(solution.fun)) < 1e-8
+    size = np.max(np.abs(solution.fun))
+    # A guess that is already a root (the curve's states are) can leave hybr "not making
+    # good progress" at a residual of 1e-16: a root to round-off is a root.
+    converged = (bool(solution.success) and size < 1e-8) or size < 1e-13
     return np.exp(np.clip(solution.x, -30.0, 30.0)), converged and np.all(np.abs(solution.x) < 30.0)
 
 
