@@ -249,8 +249,9 @@ class StromaGame(Values, parameters=PARAMETERS):
         autonomous)."""
         return _replicator(y.reshape(-1, 3) @ self.payoff_matrix().T, y)
 
-    @checked(PARAMETERS, Relation("state", lambda state: _on_the_plane(state), "must lie on the plane "
-                                  "x_S + x_D + x_I = 1"), state=Array(PLANE_POINT, shape=(3,)))
+    @checked(PARAMETERS, Relation("state", lambda state: _on_the_plane(state),
+                                  "must lie on the plane x_S + x_D + x_I = 1"),
+             state=Array(PLANE_POINT, shape=(3,)))
     def jacobian(self, state: np.ndarray) -> np.ndarray:
         """The 2 x 2 Jacobian of (dx_S/dt, dx_D/dt) in the coordinates (x_S, x_D) of the
         simplex, x_I = 1 - x_S - x_D (analytic)."""
@@ -383,8 +384,8 @@ def _replicator(fitness, y):
     return (x * (fitness - mean)).ravel()
 
 
-@checked(PARAMETERS, Relation("initial_states", lambda initial_states: _on_the_plane(initial_states),
-                              "must be frequencies: each state summing to 1"),
+@checked(PARAMETERS, Relation("initial_states", lambda initial_states: _on_the_plane(
+             initial_states), "must be frequencies: each state summing to 1"),
          game=GAME, initial_states=STATES, t_end=T_SPAN, n_points=OUTPUT_POINTS,
          rtol=RTOL_DOMAIN, method=one_of("RK45", "LSODA"))
 def simulate(game: StromaGame, initial_states: np.ndarray, t_end: float, n_points: int = 200,
