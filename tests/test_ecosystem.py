@@ -48,7 +48,7 @@ def simplex_fd_jacobian(game, state, h=1e-6):
 def test_payoff_matrix_is_the_published_table(a, b, g, r):
     # Basanta et al. (2012), as printed by Mirzaev et al. (2018): rows S, D, I
     expected = [[0, a, 0], [1 + a - b, 1 - 2 * b, 1 - b + r], [1 - g] * 3]
-    assert StromaGame(a, b, g, r).payoff_matrix() == pytest.approx(np.array(expected), abs=1e-15)
+    assert StromaGame(alpha=a, beta=b, gamma=g, rho=r).payoff_matrix() == pytest.approx(np.array(expected), abs=1e-15)
 
 
 # --- rest points are roots, eigenvalues are right --------------------------------------------
@@ -56,7 +56,7 @@ def test_payoff_matrix_is_the_published_table(a, b, g, r):
 
 @pytest.mark.parametrize("case", OUTCOME_CASES)
 def test_rest_points_are_roots_found_by_a_root_finder(case):
-    game = BASE.with_(**OUTCOME_CASES[case])
+    game = BASE.replace(**OUTCOME_CASES[case])
     for eq in game.equilibria():
         assert np.max(np.abs(game.rhs(0.0, eq.state))) < 1e-14
         assert eq.state.sum() == pytest.approx(1.0, abs=1e-14) and np.all(eq.state >= 0)
@@ -69,7 +69,7 @@ def test_rest_points_are_roots_found_by_a_root_finder(case):
 
 @pytest.mark.parametrize("case", OUTCOME_CASES)
 def test_analytic_jacobian_matches_finite_differences(case):
-    game = BASE.with_(**OUTCOME_CASES[case])
+    game = BASE.replace(**OUTCOME_CASES[case])
     points = [e.state for e in game.equilibria()] + list(ecosystem.simplex_grid(5))
     for x in points:
         assert game.jacobian(x) == pytest.approx(simplex_fd_jacobian(game, x), abs=1e-8)
@@ -78,7 +78,7 @@ def test_analytic_jacobian_matches_finite_differences(case):
 @settings(max_examples=60, deadline=None)
 @given(a=benefits, b=costs, g=costs, r=benefits)
 def test_vertex_eigenvalues_are_the_invasion_rates_of_the_payoff_table(a, b, g, r):
-    game = StromaGame(a, b, g, r)
+    game = StromaGame(alpha=a, beta=b, gamma=g, rho=r)
     payoff = game.payoff_matrix()
     for j, eq in enumerate(e for e in game.equilibria() if len(e.name) == 1):
         invaders = sorted(payoff[i, j] - payoff[j, j] for i in range(3) if i != j)
@@ -91,7 +91,7 @@ def test_vertex_eigenvalues_are_the_invasion_rates_of_the_payoff_table(a, b, g, 
 @settings(max_examples=60, deadline=None)
 @given(a=st.floats(0.05, 2.0), b=st.floats(0.05, 2.5), g=costs, r=st.floats(0.05, 2.0))
 def test_mixes_sit_where_the_closed_forms_put_them(a, b, g, r):
-    game = StromaGame(a, b, g, r)
+    game = StromaGame(alpha=a, beta=b, gamma=g, rho=r)
     found = {e.name: e for e in game.equilibria()}
     x_s = (a + 2 * b - 1) / (2 * a + b)     # S-D edge
     assert ("S+D" in found) == (0 < x_s < 1)
@@ -120,7 +120,7 @@ def stable_names(game):
 @settings(max_examples=150, deadline=None)
 @given(a=benefits, b=costs, g=costs, r=benefits)
 def test_outcome_conditions_match_the_eigenvalues(a, b, g, r):
-    game = StromaGame(a, b, g, r)
+    game = StromaGame(alpha=a, beta=b, gamma=g, rho=r)
     rates = game.invasion_rates()
     if min(abs(v) for v in rates.values()) < 1e-6:
         return  # on a boundary: the conditions are strict inequalities
@@ -134,7 +134,7 @@ def test_outcome_conditions_match_the_eigenvalues(a, b, g, r):
 
 @pytest.mark.parametrize("case", OUTCOME_CASES)
 def test_the_seed_ends_on_an_attractor_of_the_analysis(case):
-    game = BASE.with_(**OUTCOME_CASES[case])
+    game = BASE.replace(**OUTCOME_CASES[case])
     end = final_state(game, ecosystem.SEED)
     assert ecosystem.outcome_of(end) == case
     nearest = min(game.attractors(), key=lambda e: np.linalg.norm(e.state - end))
@@ -145,7 +145,7 @@ def test_the_seed_ends_on_an_attractor_of_the_analysis(case):
 @given(a=benefits, b=costs, g=costs, r=benefits,
        start=st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3).filter(lambda v: sum(v) > 0.1))
 def test_frequencies_stay_on_the_simplex(a, b, g, r, start):
-    game = StromaGame(a, b, g, r)
+    game = StromaGame(alpha=a, beta=b, gamma=g, rho=r)
     x0 = np.array(start) / sum(start)
     _, states = ecosystem.simulate(game, [x0], 100.0, n_points=40)
     assert np.all(states >= -1e-10)
@@ -167,7 +167,7 @@ def test_the_egtplot_example_reproduces_the_published_description():
     # and with a larger cost beta the S-D mix disappears
     assert not ecosystem.rest_point_summary(BASE)["every point of the S-I edge is a rest point"]
     assert not ecosystem.rest_point_summary(
-        game.with_(beta=2.5))["a mix on the S-D edge, stable along it"]
+        game.replace(beta=2.5))["a mix on the S-D edge, stable along it"]
 
 
 # --- the Lotka-Volterra form ----------------------------------------------------------------------
@@ -177,7 +177,7 @@ def test_the_egtplot_example_reproduces_the_published_description():
 @given(a=benefits, b=costs, g=costs, r=benefits,
        point=st.lists(st.floats(0.01, 1.0), min_size=3, max_size=3))
 def test_the_game_is_a_lotka_volterra_system_in_ratio_coordinates(a, b, g, r, point):
-    game = StromaGame(a, b, g, r)
+    game = StromaGame(alpha=a, beta=b, gamma=g, rho=r)
     x = np.array(point) / sum(point)
     dx = game.rhs(0.0, x)
     y = x[:2] / x[2]
@@ -191,7 +191,7 @@ def test_the_game_is_a_lotka_volterra_system_in_ratio_coordinates(a, b, g, r, po
 
 @pytest.mark.parametrize("changes", [{}, dict(alpha=2.0, rho=0.0), dict(alpha=0.1, rho=1.0)])
 def test_outcome_map_lands_on_an_attractor_the_signs_of_the_invasion_rates_predict(changes):
-    game = BASE.with_(**changes)
+    game = BASE.replace(**changes)
     betas, gammas = np.linspace(0.05, 2.95, 30), np.linspace(0.05, 1.95, 20)
     names, final = ecosystem.outcome_map(betas, gammas, game)
     predicted = ecosystem.analytic_outcome_map(betas, gammas, game)
@@ -205,7 +205,7 @@ def test_outcome_map_lands_on_an_attractor_the_signs_of_the_invasion_rates_predi
     for index in zip(*np.nonzero(decided)):
         assert names[index] in predicted[index].split(" | "), (index, predicted[index])
     for (gi, bi) in [(0, 0), (7, 13), (19, 29)]:  # the vectorised solve equals single runs
-        single = final_state(game.with_(beta=betas[bi], gamma=gammas[gi]), ecosystem.SEED)
+        single = final_state(game.replace(beta=betas[bi], gamma=gammas[gi]), ecosystem.SEED)
         assert final[gi, bi] == pytest.approx(single, abs=1e-4)
 
 
@@ -214,7 +214,7 @@ def test_analytic_outcome_map_follows_the_stability_of_each_rest_point():
     predicted = ecosystem.analytic_outcome_map(betas, gammas)
     for gi, g in enumerate(gammas):
         for bi, b in enumerate(betas):
-            stable = {e.name for e in BASE.with_(beta=b, gamma=g).attractors()}
+            stable = {e.name for e in BASE.replace(beta=b, gamma=g).attractors()}
             assert set(predicted[gi, bi].split(" | ")) == (stable or {"none"})
 
 
@@ -223,7 +223,7 @@ def test_boundary_fields_are_the_games_invasion_rates():
     fields = ecosystem.boundary_fields(betas, gammas)
     for gi, g in enumerate(gammas):
         for bi, b in enumerate(betas):
-            rates = BASE.with_(beta=b, gamma=g).invasion_rates()
+            rates = BASE.replace(beta=b, gamma=g).invasion_rates()
             for name, value in fields.items():
                 if name in rates:
                     assert value[gi, bi] == pytest.approx(rates[name], abs=1e-12)
@@ -245,24 +245,11 @@ def test_game_run_is_deterministic_and_reports_the_outcome():
 
 # --- bad input ---------------------------------------------------------------------------------------
 
-BAD_CALLS = [
-    ("alpha", lambda: StromaGame(alpha=-0.1)),
-    ("beta", lambda: StromaGame(beta=float("nan"))),
-    ("gamma", lambda: ecosystem.game_run(gamma=float("inf"))),
-    ("rho", lambda: BASE.with_(rho="a lot")),
-    ("initial_states", lambda: ecosystem.simulate(BASE, [[0.5, 0.5]], 10.0)),
-    ("initial_states", lambda: ecosystem.simulate(BASE, [[0.5, 0.6, -0.1]], 10.0)),
+BAD_CALLS = [  # conditions between or within arguments (Relations); the contract test covers the rest
     ("initial_states", lambda: ecosystem.simulate(BASE, [[0.5, 0.5, 0.5]], 10.0)),
-    ("initial_states", lambda: ecosystem.simulate(BASE, [[float("nan"), 0.5, 0.5]], 10.0)),
-    ("initial_states", lambda: ecosystem.simulate(BASE, np.empty((0, 3)), 10.0)),
-    ("t_end", lambda: ecosystem.simulate(BASE, [ecosystem.SEED], -5.0)),
-    ("n_points", lambda: ecosystem.simulate(BASE, [ecosystem.SEED], 5.0, n_points=1)),
-    ("n_points", lambda: ecosystem.simulate(BASE, [ecosystem.SEED], 5.0, n_points=float("nan"))),
-    ("rtol", lambda: ecosystem.simulate(BASE, [ecosystem.SEED], 5.0, rtol=0.0)),
-    ("state", lambda: BASE.jacobian([0.5, 0.5])),
-    ("beta_values", lambda: ecosystem.outcome_map([-0.5], [1.0])),
-    ("gamma_values", lambda: ecosystem.outcome_map([0.5], [[1.0]])),
-    ("beta_values", lambda: ecosystem.boundary_fields([float("nan")], [1.0])),
+    ("initial_states", lambda: ecosystem.simulate(BASE, [ecosystem.SEED, [0.2, 0.2, 0.2]], 10.0)),
+    ("state", lambda: BASE.jacobian([0.5, 0.6, 0.0])),
+    ("y", lambda: BASE.rhs(0.0, [0.5, 0.5, 0.5, 0.5])),
 ]
 
 

@@ -35,7 +35,29 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from .parameters import Parameter, check_array, check_finite, check_nonnegative, check_positive
+from .parameters import (
+    FRACTION,
+    REAL,
+    Array,
+    Parameter,
+    ParameterSet,
+    Relation,
+    Values,
+    checked,
+    count,
+    interval,
+    nonnegative,
+    positive,
+)
+
+__all__ = [
+    "ADLER_MYOFIBROBLAST_PROLIFERATION", "ADLER_MYOFIBROBLAST_REMOVAL",
+    "ADLER_PDGF_SECRETION_BY_MYOFIBROBLAST", "ADLER_PDGF_ENDOCYTOSIS_BY_MYOFIBROBLAST",
+    "adler_autocrine_occupancy", "PARAMETERS", "rhs", "jacobian", "simulate",
+    "max_caf_fraction", "tumour_level", "activation_branch", "fold_points", "bistable_window",
+    "critical_caf_secretions", "steady_states", "hysteresis_sweep", "CafResponse", "FEW_CAFS",
+    "MANY_CAFS", "caf_response", "WIDGET_MODEL", "WIDGET_CONTROLS",
+]
 
 # --- published numbers used -----------------------------------------------------------------
 
@@ -48,7 +70,8 @@ ADLER_PDGF_SECRETION_BY_MYOFIBROBLAST = 240.0   # beta_3, molecules/cell/min
 ADLER_PDGF_ENDOCYTOSIS_BY_MYOFIBROBLAST = 510.0  # alpha_2, molecules/cell/min
 
 
-def adler_autocrine_occupancy():
+@checked()
+def adler_autocrine_occupancy() -> tuple[float, float]:
     """Receptor occupancy P/(k+P) that a dense myofibroblast population keeps by itself.
 
     In Adler et al.'s myofibroblast equations, when endocytosis dominates degradation the
@@ -60,158 +83,181 @@ def adler_autocrine_occupancy():
             ADLER_MYOFIBROBLAST_REMOVAL / ADLER_MYOFIBROBLAST_PROLIFERATION)
 
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        Parameter(
-            "activation_strength", r"\sigma_T", 0.15, "1",
-            "tumour-derived activating signal at full tumour burden, in units of its "
-            "half-activation concentration", None,
-            "illustrative; the slider spans both folds of the bistable window",
-            low=0.0, high=0.5,
-        ),
-        Parameter(
-            "caf_secretion", r"\sigma_C", 2.0, "1",
-            "activating signal that a fully activated fibroblast pool makes itself "
-            "(autocrine), same units", None,
-            "illustrative; autocrine TGF-β maintains the CAF state in {cite:t}`kojima2010`",
-            low=0.0, high=4.0,
-        ),
-        Parameter(
-            "caf_growth_boost", r"\varepsilon", 1.0, "1",
-            "relative gain in tumour growth rate per unit CAF fraction (CAF-secreted "
-            "growth factors)", None,
-            "illustrative; stroma raises tumour growth in {cite:t}`flach2011` and "
-            "{cite:t}`picco2017`",
-            low=0.0, high=3.0,
-        ),
-        Parameter(
-            "activation_rate", r"k_a", 0.5, "1/day",
-            "maximal rate at which a quiescent fibroblast is activated", None,
-            "illustrative: activation over days, of the order of the CAF loss rate",
-        ),
-        Parameter(
-            "caf_loss", r"\rho", ADLER_MYOFIBROBLAST_REMOVAL, "1/day",
-            "rate at which CAFs are lost (deactivation or death)", "adler2020",
-            "myofibroblast removal rate μ₁ in the parameter table (from "
-            "{cite:t}`zhou2018`); read in reimplementations of the model, not in the paper",
-        ),
-        Parameter(
-            "hill", r"n", 3.0, "1", "steepness (Hill coefficient) of activation by the signal",
-            None, "illustrative; n ≥ 2 is needed for a switch, n = 3 gives a window in range",
-        ),
-        Parameter(
-            "tumour_growth", r"r", 0.2, "1/day",
-            "tumour growth rate without CAF support", None,
-            "illustrative: a doubling time of about 3.5 days",
-        ),
-        Parameter(
-            "drug_kill", r"\delta", 0.0, "1/day", "kill rate of a drug acting on tumour cells",
-            None, "0 except in section (c), which varies it",
-        ),
-    ]
-}
+#: Signals are in units of their half-activation concentration: 10^4 saturates the switch,
+#: and larger values would only risk overflow of S^n.
+SIGNAL = nonnegative(at_most=1e4, why="in units of the half-activation concentration: 10^4 "
+                     "saturates activation, larger values only risk overflow of S^n")
+#: Rates per day: a thousand per day (a minute and a half) is far faster than the days over
+#: which fibroblasts switch, and faster rates would only make the solves stiff.
+RATE = positive(at_most=1e3, why="per day: faster than any process of the model (days), and "
+                "faster rates only make the solves stiff")
 
+PARAMETERS = ParameterSet([
+    Parameter(
+        "activation_strength", r"\sigma_T", 0.15, "1",
+        "tumour-derived activating signal at full tumour burden, in units of its "
+        "half-activation concentration", None,
+        "illustrative; the slider spans both folds of the bistable window",
+        low=0.0, high=0.5, domain=SIGNAL,
+    ),
+    Parameter(
+        "caf_secretion", r"\sigma_C", 2.0, "1",
+        "activating signal that a fully activated fibroblast pool makes itself "
+        "(autocrine), same units", None,
+        "illustrative; autocrine TGF-β maintains the CAF state in {cite:t}`kojima2010`",
+        low=0.0, high=4.0, domain=SIGNAL,
+    ),
+    Parameter(
+        "caf_growth_boost", r"\varepsilon", 1.0, "1",
+        "relative gain in tumour growth rate per unit CAF fraction (CAF-secreted "
+        "growth factors)", None,
+        "illustrative; stroma raises tumour growth in {cite:t}`flach2011` and "
+        "{cite:t}`picco2017`",
+        low=0.0, high=3.0,
+        domain=nonnegative(at_most=100.0, why="a hundredfold faster growth is beyond any "
+                           "stromal support, and only makes the tumour equation stiff"),
+    ),
+    Parameter(
+        "activation_rate", r"k_a", 0.5, "1/day",
+        "maximal rate at which a quiescent fibroblast is activated", None,
+        "illustrative: activation over days, of the order of the CAF loss rate", domain=RATE,
+    ),
+    Parameter(
+        "caf_loss", r"\rho", ADLER_MYOFIBROBLAST_REMOVAL, "1/day",
+        "rate at which CAFs are lost (deactivation or death)", "adler2020",
+        "myofibroblast removal rate μ₁ in the parameter table (from "
+        "{cite:t}`zhou2018`); read in reimplementations of the model, not in the paper",
+        domain=RATE,
+    ),
+    Parameter(
+        "hill", r"n", 3.0, "1", "steepness (Hill coefficient) of activation by the signal",
+        None, "illustrative; n ≥ 2 is needed for a switch, n = 3 gives a window in range",
+        domain=positive(at_most=20.0, why="steeper than any signalling switch; S^n would "
+                        "overflow at large signals"),
+    ),
+    Parameter(
+        "tumour_growth", r"r", 0.2, "1/day",
+        "tumour growth rate without CAF support", None,
+        "illustrative: a doubling time of about 3.5 days", domain=RATE,
+    ),
+    Parameter(
+        "drug_kill", r"\delta", 0.0, "1/day", "kill rate of a drug acting on tumour cells",
+        None, "0 except in section (c), which varies it",
+        domain=nonnegative(at_most=1e3, why="per day: faster than any process of the model "
+                           "(days), and faster rates only make the solves stiff"),
+    ),
+])
 
-def default(name: str) -> float:
-    return PARAMETERS[name].value
+# --- specs of the other inputs, each bound with its reason ------------------------------------
 
-
-def _parameters(**given) -> dict:
-    """Defaults overridden by `given`, each validated (rates >= 0, Hill and growth > 0)."""
-    unknown = set(given) - set(PARAMETERS)
-    if unknown:
-        raise ValueError(f"unknown parameter(s): {sorted(unknown)}")
-    p = {name: default(name) if given.get(name) is None else given[name] for name in PARAMETERS}
-    for name in ("activation_strength", "caf_secretion", "caf_growth_boost", "drug_kill"):
-        p[name] = check_nonnegative(name, p[name])
-    for name in ("activation_rate", "caf_loss", "hill", "tumour_growth"):
-        p[name] = check_positive(name, p[name])
-    return p
+#: A state (tau, c): tumour burden and CAF fraction, both fractions.
+STATE = Array(FRACTION, shape=(2,))
+#: Where the right-hand side is evaluated: fractions, with room for a solver's or a finite
+#: difference's step beyond [0, 1].
+STATE_OR_STEP = Array(interval(-1.0, 2.0, why="fractions, with room for a solver's or a "
+                               "finite difference's step beyond [0, 1]"), shape=(2,))
+#: Time spans in days: 10^4 days (27 years) is longer than any tumour-stroma process the
+#: model describes, and bounds the run time.
+DAYS = positive(at_most=1e4, why="days: longer than any process the model describes, and "
+                "it bounds the run time")
+#: Output points of a run.
+OUTPUT_POINTS = count(2, 100_000, why="points stored per run")
+#: Grid points in c that bracket roots and folds: each costs one evaluation.
+GRID_POINTS = count(10, 1_000_000, why="grid points that bracket roots: each costs an evaluation")
+#: Activation strengths of a quasi-static ramp: each is one solve of `hold_days`.
+STRENGTHS = Array(SIGNAL, shape=(None,), at_most=1000,
+                  why="each strength of the ramp is one solve of hold_days")
 
 
 # --- the model --------------------------------------------------------------------------------
 
 
-def hill(signal, n):
+def _hill(signal, n):
     """Fraction of the maximal activation rate at a signal level: S^n / (1 + S^n)."""
     s = np.maximum(signal, 0.0)
     sn = s**n
     return sn / (1.0 + sn)
 
 
-def signal(tau, c, activation_strength, caf_secretion):
+def _signal(tau, c, activation_strength, caf_secretion):
     """Quasi-steady activating signal S = sigma_T tau + sigma_C c (units of half-activation)."""
     return activation_strength * tau + caf_secretion * c
 
 
-def rhs(t, y, p):
-    """Right-hand side d(tau, c)/dt for the parameter dict `p` (from `_parameters`)."""
+@checked(PARAMETERS, t=REAL, y=STATE_OR_STEP, params=PARAMETERS)
+def rhs(t: float, y: np.ndarray, params: Values | None = None) -> list[float]:
+    """Right-hand side d(tau, c)/dt (t may be any real: the loop is autonomous). The
+    solvers call it without its checks and with `params` as a plain dict of the values."""
+    p = params
     tau, c = y
-    s = signal(tau, c, p["activation_strength"], p["caf_secretion"])
+    s = _signal(tau, c, p["activation_strength"], p["caf_secretion"])
     growth = p["tumour_growth"] * (1.0 + p["caf_growth_boost"] * c)
     return [growth * tau * (1.0 - tau) - p["drug_kill"] * tau,
-            p["activation_rate"] * hill(s, p["hill"]) * (1.0 - c) - p["caf_loss"] * c]
+            p["activation_rate"] * _hill(s, p["hill"]) * (1.0 - c) - p["caf_loss"] * c]
 
 
-def jacobian(tau, c, **parameters):
+@checked(PARAMETERS, tau=FRACTION, c=FRACTION, params=PARAMETERS)
+def jacobian(tau: float, c: float, params: Values | None = None) -> np.ndarray:
     """Analytic Jacobian of (d tau/dt, d c/dt) with respect to (tau, c)."""
-    p = _parameters(**parameters)
-    tau, c = check_finite("tau", tau), check_finite("c", c)
+    p = params
     n = p["hill"]
-    s = max(signal(tau, c, p["activation_strength"], p["caf_secretion"]), 0.0)
+    s = max(_signal(tau, c, p["activation_strength"], p["caf_secretion"]), 0.0)
     dhill = n * s ** (n - 1) / (1.0 + s**n) ** 2 if s > 0 else 0.0
     r, eps = p["tumour_growth"], p["caf_growth_boost"]
     k, rho = p["activation_rate"], p["caf_loss"]
     return np.array([
         [r * (1 + eps * c) * (1 - 2 * tau) - p["drug_kill"], r * eps * tau * (1 - tau)],
         [k * dhill * p["activation_strength"] * (1 - c),
-         k * dhill * p["caf_secretion"] * (1 - c) - k * hill(s, n) - rho],
+         k * dhill * p["caf_secretion"] * (1 - c) - k * _hill(s, n) - rho],
     ])
 
 
-def simulate(y0, t_end=120.0, n_points=241, **parameters):
+@checked(PARAMETERS, y0=STATE, t_end=DAYS, n_points=OUTPUT_POINTS, params=PARAMETERS)
+def simulate(y0: np.ndarray, t_end: float = 120.0, n_points: int = 241,
+             params: Values | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integrate the loop from y0 = (tau0, c0) to t_end days; returns (t, tau, c).
 
     LSODA with rtol 1e-8 and atol 1e-10: the variables are fractions of order 0.01-1.
+    They are clipped to [0, 1]: the solver's error (about 1e-10) can take a vanishing one a
+    little below 0, or a tumour at full burden a little above 1.
     """
-    p = _parameters(**parameters)
-    y0 = check_array("y0", y0, ndim=1, shape_tail=(2,))
-    if np.any((y0 < 0) | (y0 > 1)):
-        raise ValueError("y0 must hold fractions tau0, c0 in [0, 1]")
-    t_end = check_positive("t_end", t_end)
-    t = np.linspace(0.0, t_end, int(n_points))
-    solution = solve_ivp(rhs, (0.0, t_end), y0, method="LSODA", t_eval=t, args=(p,),
-                         rtol=1e-8, atol=1e-10)
+    t = np.linspace(0.0, t_end, n_points)
+    # rhs without its input checks, on a plain dict of the values: the solver calls it at
+    # every step
+    solution = solve_ivp(rhs.__wrapped__, (0.0, t_end), y0, method="LSODA", t_eval=t,
+                         args=(params.as_dict(),), rtol=1e-8, atol=1e-10)
     if not solution.success:
         raise RuntimeError(f"solve_ivp failed: {solution.message}")
-    return solution.t, solution.y[0], solution.y[1]
+    tau, c = np.clip(solution.y, 0.0, 1.0)
+    return solution.t, tau, c
 
 
 # --- steady states: continuation along c ----------------------------------------------------
 
 
-def max_caf_fraction(**parameters):
+@checked(PARAMETERS)
+def max_caf_fraction(activation_rate: float | None = None, caf_loss: float | None = None
+                     ) -> float:
     """Largest steady CAF fraction, reached at saturating signal: k_a / (k_a + rho)."""
-    p = _parameters(**parameters)
-    return p["activation_rate"] / (p["activation_rate"] + p["caf_loss"])
+    return activation_rate / (activation_rate + caf_loss)
 
 
-def tumour_level(c, **parameters):
+@checked(PARAMETERS, c=Array(FRACTION, scalar_ok=True))
+def tumour_level(c: np.ndarray, tumour_growth: float | None = None,
+                 caf_growth_boost: float | None = None, drug_kill: float | None = None
+                 ) -> np.ndarray:
     """Steady tumour burden given the CAF fraction: 1 - delta / (r (1 + eps c)), or 0."""
-    p = _parameters(**parameters)
-    c = check_array("c", c)
-    level = 1.0 - p["drug_kill"] / (p["tumour_growth"] * (1.0 + p["caf_growth_boost"] * c))
+    level = 1.0 - drug_kill / (tumour_growth * (1.0 + caf_growth_boost * c))
     return np.maximum(level, 0.0)
 
 
-def _signal_needed(c, p):
+def _signal_needed(c, activation_rate, caf_loss, hill):
     """Signal S that holds the CAF fraction at c, and dS/dc (c below its maximum).
 
     From k_a H(S)(1 - c) = rho c: H = h(c) = rho c / (k_a (1 - c)), so
     S = (h / (1 - h))^(1/n).
     """
-    k, rho, n = p["activation_rate"], p["caf_loss"], p["hill"]
+    k, rho, n = activation_rate, caf_loss, hill
     h = rho * c / (k * (1.0 - c))
     u = h / (1.0 - h)
     s = u ** (1.0 / n)
@@ -221,21 +267,22 @@ def _signal_needed(c, p):
     return s, ds
 
 
-def activation_branch(c, **parameters):
+@checked(PARAMETERS, Relation("c", lambda c, params: bool(np.all(
+             c < max_caf_fraction(params["activation_rate"], params["caf_loss"]))),
+             "must lie below the largest steady CAF fraction k_a / (k_a + rho)"),
+         c=Array(FRACTION, scalar_ok=True), params=PARAMETERS)
+def activation_branch(c: np.ndarray, params: Values | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """The activation strength sigma_T at which c is a steady CAF fraction (tumour present).
 
     Closed form: sigma_T(c) = (S(c) - sigma_C c) / tau*(c), with S(c) from `_signal_needed`
-    and tau*(c) the steady tumour burden. Also returns d sigma_T / dc. Points where the
-    tumour cannot persist (tau* = 0) are NaN. c must lie in [0, k_a / (k_a + rho)).
+    and tau*(c) the steady tumour burden. Also returns d sigma_T / dc. Both are NaN where
+    the tumour cannot persist (tau* = 0). c must lie in [0, k_a / (k_a + rho)).
     """
-    p = _parameters(**parameters)
-    c = check_array("c", c)
-    c_max = max_caf_fraction(**parameters)
-    if np.any((c < 0) | (c >= c_max)):
-        raise ValueError(f"c must lie in [0, {c_max:.4g}) (the largest steady CAF fraction)")
-    s, ds = _signal_needed(c, p)
+    p = params
+    s, ds = _signal_needed(c, p["activation_rate"], p["caf_loss"], p["hill"])
     r, eps, delta = p["tumour_growth"], p["caf_growth_boost"], p["drug_kill"]
-    tau = 1.0 - delta / (r * (1.0 + eps * c))
+    tau = tumour_level.__wrapped__(c, r, eps, delta)
     dtau = delta * eps / (r * (1.0 + eps * c) ** 2)
     net = s - p["caf_secretion"] * c
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -244,63 +291,66 @@ def activation_branch(c, **parameters):
     return sigma, dsigma
 
 
-def fold_points(n_grid=4000, **parameters):
+@checked(PARAMETERS, n_grid=GRID_POINTS, params=PARAMETERS)
+def fold_points(n_grid: int = 4000, params: Values | None = None) -> list[tuple[float, float]]:
     """Saddle-node points of the steady-state curve: list of (c, sigma_T), by c.
 
     Folds are the zeros of d sigma_T / dc, bracketed on a grid in c and refined with
     brentq. Two folds bound the bistable window of activation strengths; none means the
     CAF response to the tumour signal is graded (monostable).
     """
-    c_max = max_caf_fraction(**parameters)
-    grid = np.linspace(1e-6, c_max * (1 - 1e-6), int(n_grid))
-    _, slope = activation_branch(grid, **parameters)
+    c_max = max_caf_fraction(params["activation_rate"], params["caf_loss"])
+    grid = np.linspace(1e-6 * c_max, c_max * (1 - 1e-6), n_grid)
+    _, slope = activation_branch(grid, params)
+    branch = activation_branch.__wrapped__  # without input checks: brentq calls it often
 
     def derivative(x):
-        return float(activation_branch(x, **parameters)[1])
+        return float(branch(x, params)[1])
 
     folds = []
     valid = np.isfinite(slope)
     for i in np.where(valid[:-1] & valid[1:] & (np.sign(slope[:-1]) != np.sign(slope[1:])))[0]:
         c_fold = brentq(derivative, grid[i], grid[i + 1], xtol=1e-13, rtol=1e-12)
-        folds.append((c_fold, float(activation_branch(c_fold, **parameters)[0])))
+        folds.append((c_fold, float(branch(c_fold, params)[0])))
     return folds
 
 
-def bistable_window(**parameters):
+@checked(PARAMETERS, params=PARAMETERS)
+def bistable_window(params: Values | None = None) -> tuple[float, float] | None:
     """(low, high) activation strengths between which CAFs can be either off or on.
 
     Returns None when there is no fold pair. `low` < 0 means that once switched on, the
     CAFs stay on even with no tumour signal at all (irreversible activation).
     """
-    folds = fold_points(**parameters)
+    folds = fold_points(params=params)
     if len(folds) < 2:
         return None
     sigmas = [s for _, s in folds]
     return min(sigmas), max(sigmas)
 
 
-def _autocrine_thresholds(p):
+def _autocrine_thresholds(activation_rate, caf_loss, hill):
     """Critical CAF secretions: the cusp (bistability appears) and irreversibility.
 
     With tau = 1 and no drug, sigma_T(c) = S(c) - sigma_C c. Folds need S'(c) = sigma_C,
     so they first appear where S'' = 0 (the inflection of S, a cusp), and the lower fold
     sits at sigma_T = 0 where S(c) = c S'(c).
     """
-    c_max = p["activation_rate"] / (p["activation_rate"] + p["caf_loss"])
+    c_max = activation_rate / (activation_rate + caf_loss)
 
     def slope(c):
-        return float(_signal_needed(np.asarray(c), p)[1])
+        return float(_signal_needed(np.asarray(c), activation_rate, caf_loss, hill)[1])
 
-    def curvature(c, h=1e-6):
+    def curvature(c, h=1e-6 * c_max):
         return (slope(c + h) - slope(c - h)) / (2 * h)
 
-    grid = np.linspace(1e-4, c_max * (1 - 1e-4), 2000)
+    grid = np.linspace(1e-4 * c_max, c_max * (1 - 1e-4), 2000)
     values = np.array([curvature(x) for x in grid])
     i = np.where(np.sign(values[:-1]) != np.sign(values[1:]))[0][0]
     c_cusp = brentq(curvature, grid[i], grid[i + 1], xtol=1e-12)
 
     def tangent_through_origin(c):
-        s, ds = _signal_needed(np.asarray(c), p)
+        s, ds = _signal_needed(np.asarray(c), activation_rate, caf_loss, hill)
         return float(s - c * ds)
 
     g = np.array([tangent_through_origin(x) for x in grid])
@@ -309,34 +359,43 @@ def _autocrine_thresholds(p):
     return slope(c_cusp), slope(c_origin), c_cusp, c_origin
 
 
-def critical_caf_secretions(**parameters):
+@checked(PARAMETERS, Relation("hill", lambda hill: hill >= 1.01,
+                              "must be at least 1.01: the steady states fold only for n > 1 "
+                              "(for n <= 1 the response is graded at every CAF secretion), and "
+                              "closer to 1 the cusp lies below the CAF fractions searched"))
+def critical_caf_secretions(activation_rate: float | None = None, caf_loss: float | None = None,
+                            hill: float | None = None) -> tuple[float, float]:
     """(sigma_C at the cusp, sigma_C for irreversible activation) for tau = 1, no drug.
 
     Below the first, CAF activation rises smoothly with the tumour signal; between them it
     is a reversible switch with hysteresis; above the second, CAFs once activated sustain
     themselves through their own signal even if the tumour signal vanishes.
     """
-    p = _parameters(**parameters)
-    sigma_cusp, sigma_irreversible, _, _ = _autocrine_thresholds(p)
+    sigma_cusp, sigma_irreversible, _, _ = _autocrine_thresholds(activation_rate, caf_loss, hill)
     return sigma_cusp, sigma_irreversible
 
 
-def steady_states(n_grid=4000, **parameters):
+@checked(PARAMETERS, n_grid=GRID_POINTS, params=PARAMETERS)
+def steady_states(n_grid: int = 4000, params: Values | None = None
+                  ) -> list[tuple[float, float, bool]]:
     """All steady states (tau, c, stable) by root finding on the reduced equation in c.
 
     Tumour-present states: c solves k_a H(S)(1 - c) = rho c with tau = tau*(c) > 0;
     tumour-free states: the same with tau = 0. Roots are bracketed on a grid in c and
     refined with brentq; stability from the eigenvalues of the analytic Jacobian.
     """
-    p = _parameters(**parameters)
-    grid = np.linspace(0.0, 1.0, int(n_grid) + 1)
+    p = params
+    grid = np.linspace(0.0, 1.0, n_grid + 1)
     k, rho, n = p["activation_rate"], p["caf_loss"], p["hill"]
+    # the helpers without their input checks: brentq calls them at every iteration
+    level, jacobian_at = tumour_level.__wrapped__, jacobian.__wrapped__
+    growth = (p["tumour_growth"], p["caf_growth_boost"], p["drug_kill"])
 
     def residual(c, tumour_present):
         c = np.asarray(c, dtype=float)
-        tau = tumour_level(c, **parameters) if tumour_present else 0.0 * c
-        s = signal(tau, c, p["activation_strength"], p["caf_secretion"])
-        return k * hill(s, n) * (1.0 - c) - rho * c
+        tau = level(c, *growth) if tumour_present else 0.0 * c
+        s = _signal(tau, c, p["activation_strength"], p["caf_secretion"])
+        return k * _hill(s, n) * (1.0 - c) - rho * c
 
     states = []
     for tumour_present in (True, False):
@@ -346,39 +405,41 @@ def steady_states(n_grid=4000, **parameters):
             roots.append(brentq(lambda x: float(residual(x, tumour_present)), grid[i], grid[i + 1],
                                 xtol=1e-14, rtol=1e-13))
         for c in roots:
-            tau = float(tumour_level(c, **parameters)) if tumour_present else 0.0
+            tau = float(level(c, *growth)) if tumour_present else 0.0
             if tumour_present and tau == 0.0:
                 continue  # a tumour-free state, found on the other pass
-            eigenvalues = np.linalg.eigvals(jacobian(tau, c, **parameters))
+            eigenvalues = np.linalg.eigvals(jacobian_at(tau, c, p))
             states.append((tau, float(c), bool(np.all(eigenvalues.real < 0))))
     return sorted(set(states), key=lambda s: (s[0], s[1]))
 
 
-def hysteresis_sweep(strengths, hold_days=400.0, start=(1.0, 0.0), **parameters):
-    """CAF fraction after holding each activation strength in turn for `hold_days`.
+@checked(PARAMETERS, strengths=STRENGTHS, hold_days=DAYS, start=STATE, params=PARAMETERS)
+def hysteresis_sweep(strengths: np.ndarray, hold_days: float = 400.0,
+                     start: np.ndarray = (1.0, 0.0), params: Values | None = None) -> np.ndarray:
+    """State (tau, c) after holding each activation strength in turn for `hold_days`,
+    one row per strength, starting from `start`.
 
     Each step starts from where the previous one ended (a quasi-static ramp), so sweeping
-    the strengths up and then down traces the two branches of a hysteresis loop.
+    the strengths up and then down traces the two branches of a hysteresis loop. The
+    activation strength of `params` is replaced by each of `strengths` in turn. The states
+    are clipped to [0, 1], as in `simulate`.
     """
-    strengths = check_array("strengths", strengths, ndim=1)
-    if np.any(strengths < 0):
-        raise ValueError("strengths must be non-negative")
-    hold_days = check_positive("hold_days", hold_days)
-    y = np.asarray(start, dtype=float)
+    y = start
     out = np.empty((strengths.size, 2))
     for i, strength in enumerate(strengths):
-        p = _parameters(**{**parameters, "activation_strength": strength})
-        solution = solve_ivp(rhs, (0.0, hold_days), y, method="LSODA", args=(p,),
+        # rhs without its input checks, on a plain dict (the solver calls it at every step)
+        solution = solve_ivp(rhs.__wrapped__, (0.0, hold_days), y, method="LSODA",
+                             args=(params.replace(activation_strength=strength).as_dict(),),
                              rtol=1e-8, atol=1e-10)
         y = solution.y[:, -1]
         out[i] = y
-    return out
+    return np.clip(out, 0.0, 1.0)
 
 
 # --- the live panel ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class CafResponse:
     """Trajectories from a few-CAF and a many-CAF start, and the steady-state curve."""
 
@@ -389,7 +450,7 @@ class CafResponse:
     branch_sigma: np.ndarray  # activation strength along it
     branch_stable: np.ndarray  # bool: d sigma_T / dc > 0
     window: tuple | None    # bistable window of activation strength
-    parameters: dict
+    parameters: Values      # every parameter value of the run
 
 
 #: Initial states of the panel's two runs: a small tumour with few CAFs, and the same
@@ -398,21 +459,22 @@ FEW_CAFS = (0.05, 0.01)
 MANY_CAFS = (0.05, 0.5)
 
 
-def caf_response(activation_strength=None, caf_secretion=None, caf_growth_boost=None,
-                 t_end=120.0):
+@checked(PARAMETERS, t_end=DAYS)
+def caf_response(activation_strength: float | None = None, caf_secretion: float | None = None,
+                 caf_growth_boost: float | None = None, t_end: float = 120.0) -> CafResponse:
     """The chapter's widget model: both runs and the steady-state curve at these values."""
-    given = dict(activation_strength=activation_strength, caf_secretion=caf_secretion,
-                 caf_growth_boost=caf_growth_boost)
-    p = _parameters(**given)
+    params = PARAMETERS.resolve(activation_strength=activation_strength,
+                                caf_secretion=caf_secretion, caf_growth_boost=caf_growth_boost)
     t = np.linspace(0.0, t_end, 241)
-    runs = [simulate(start, t_end=t_end, n_points=t.size, **given) for start in (FEW_CAFS, MANY_CAFS)]
-    c_max = max_caf_fraction(**given)
+    runs = [simulate(start, t_end=t_end, n_points=t.size, params=params)
+            for start in (FEW_CAFS, MANY_CAFS)]
+    c_max = max_caf_fraction(params["activation_rate"], params["caf_loss"])
     branch_c = np.linspace(0.0, c_max * 0.995, 600)
-    sigma, slope = activation_branch(branch_c, **given)
+    sigma, slope = activation_branch(branch_c, params)
     return CafResponse(
         t=t, tumour=np.array([run[1] for run in runs]), caf=np.array([run[2] for run in runs]),
         branch_c=branch_c, branch_sigma=sigma, branch_stable=slope > 0,
-        window=bistable_window(**given), parameters=p,
+        window=bistable_window(params), parameters=params,
     )
 
 

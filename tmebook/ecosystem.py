@@ -51,13 +51,39 @@ Analytic results (derived here, checked numerically in the tests):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.sparse import block_diag
 
-from .parameters import Parameter, check_array, check_nonnegative, check_positive
+from .parameters import (
+    FRACTION,
+    REAL,
+    RTOL as RTOL_DOMAIN,
+    Array,
+    Instance,
+    Optional,
+    Parameter,
+    ParameterSet,
+    Relation,
+    Values,
+    checked,
+    count,
+    interval,
+    nonnegative,
+    one_of,
+    positive,
+    read_only,
+)
+
+__all__ = [
+    "PARAMETERS", "EGTPLOT_EXAMPLE", "EGTPLOT_PUBLISHED", "STRATEGIES", "STRATEGY_NAMES",
+    "RTOL", "ATOL", "SEED", "HYPERBOLIC_TOLERANCE", "PRESENT", "OUTCOMES", "STABILITY_SIGNS",
+    "EDGE_STARTS", "WIDGET_RTOL", "RestPoint", "StromaGame", "GameRun", "outcome_of",
+    "rest_point_summary", "simulate", "outcome_map", "boundary_fields", "analytic_outcome_map",
+    "simplex_grid", "game_run", "WIDGET_MODEL", "WIDGET_CONTROLS",
+]
 
 # --- parameters ---------------------------------------------------------------------------
 
@@ -65,31 +91,34 @@ _TABLE = "payoff table, as printed by {cite:t}`mirzaev2018`"
 _VALUE = ("; the value is illustrative (the paper's own values could not be read; "
           "{cite:t}`mirzaev2018` set all four to 1)")
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        Parameter(
-            "alpha", r"\alpha", 1.0, "1 (payoff)",
-            "benefit of the cooperation between a stromal cell and a dependent tumour cell",
-            "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0,
-        ),
-        Parameter(
-            "beta", r"\beta", 0.6, "1 (payoff)",
-            "cost to a dependent tumour cell of extracting resources from the microenvironment",
-            "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0,
-        ),
-        Parameter(
-            "gamma", r"\gamma", 0.8, "1 (payoff)",
-            "cost of being independent of the microenvironment",
-            "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0,
-        ),
-        Parameter(
-            "rho", r"\rho", 0.2, "1 (payoff)",
-            "benefit to a dependent cell of growth factors made by independent cells",
-            "basanta2012", _TABLE + _VALUE, low=0.0, high=1.0,
-        ),
-    ]
-}
+#: Benefits and costs are magnitudes (their signs are fixed by the payoff table), relative to
+#: the baseline payoff 1.
+PAYOFF = nonnegative(at_most=10.0, why="a payoff relative to the baseline 1: ten times the "
+                     "baseline fitness is beyond the game's meaning, and the solves' work grows "
+                     "with the payoffs")
+
+PARAMETERS = ParameterSet([
+    Parameter(
+        "alpha", r"\alpha", 1.0, "1 (payoff)",
+        "benefit of the cooperation between a stromal cell and a dependent tumour cell",
+        "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0, domain=PAYOFF,
+    ),
+    Parameter(
+        "beta", r"\beta", 0.6, "1 (payoff)",
+        "cost to a dependent tumour cell of extracting resources from the microenvironment",
+        "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0, domain=PAYOFF,
+    ),
+    Parameter(
+        "gamma", r"\gamma", 0.8, "1 (payoff)",
+        "cost of being independent of the microenvironment",
+        "basanta2012", _TABLE + _VALUE, low=0.0, high=2.0, domain=PAYOFF,
+    ),
+    Parameter(
+        "rho", r"\rho", 0.2, "1 (payoff)",
+        "benefit to a dependent cell of growth factors made by independent cells",
+        "basanta2012", _TABLE + _VALUE, low=0.0, high=1.0, domain=PAYOFF,
+    ),
+])
 
 #: The example of Mirzaev et al. (2018, their Figure 1): alpha = beta = gamma = rho = 1.
 EGTPLOT_EXAMPLE = {"alpha": 1.0, "beta": 1.0, "gamma": 1.0, "rho": 1.0}
@@ -104,7 +133,7 @@ ATOL = 1e-12
 
 #: A tumour arising in stroma-rich tissue: one cell in a hundred of each tumour type
 #: (assumption; the outcome maps start every parameter set from here).
-SEED = np.array([0.98, 0.01, 0.01])
+SEED = read_only(np.array([0.98, 0.01, 0.01]))
 
 #: Eigenvalues within this of zero make an equilibrium non-hyperbolic.
 HYPERBOLIC_TOLERANCE = 1e-10
@@ -123,22 +152,54 @@ OUTCOMES = {
     "S+D+I": "all three coexist",
 }
 
+# --- specs of the other inputs, each bound with its reason ------------------------------------
 
-def default(name: str) -> float:
-    return PARAMETERS[name].value
+#: A tissue composition (x_S, x_D, x_I).
+STATE = Array(FRACTION, shape=(3,))
+#: Starting compositions, one a row; all are integrated together in one solve.
+STATES = Array(FRACTION, shape=(None, 3), at_most=3 * 1000,
+               why="at most 1000 starting states: they are integrated as one system")
+#: Points of the plane x_S + x_D + x_I = 1 where the vector field is evaluated: frequencies,
+#: with room for a finite-difference or root-finder step off the simplex (the field is a
+#: polynomial there).
+PLANE_POINT = interval(-1.0, 2.0, why="frequencies, with room for a finite-difference or "
+                       "root-finder step off the simplex")
+#: Time spans in inverse payoff units: the slowest attractor of the chapter is reached within
+#: 3000, so 10^4 is ample; longer runs would only cost time.
+T_SPAN = positive(at_most=1e4, why="time in inverse payoff units: every attractor is reached "
+                  "well within it, and longer runs only cost time")
+#: Output points of a trajectory.
+OUTPUT_POINTS = count(2, 100_000, why="points stored per trajectory")
+#: Cost values on one axis of a simulated outcome map: the grid is integrated as one system.
+MAP_AXIS = Array(PAYOFF, shape=(None,), at_most=60,
+                 why="each axis of a simulated map: the whole grid is one stiff system, "
+                 "whose solve grows faster than its size")
+#: Cost values on one axis of the closed-form invasion-rate fields.
+FIELD_AXIS = Array(PAYOFF, shape=(None,), at_most=1000,
+                   why="each axis of the fields, which are computed on the product grid")
+#: Cost values on one axis of the closed-form outcome map: a Python loop visits each grid
+#: point, and one where no boundary rest point is stable costs an eigenvalue analysis.
+ANALYTIC_AXIS = Array(PAYOFF, shape=(None,), at_most=200,
+                      why="each axis of the closed-form map: each grid point may cost an "
+                      "eigenvalue analysis")
 
 
-def outcome_of(state) -> str:
+def _on_the_plane(x: np.ndarray) -> bool:
+    """Whether every state (rows of 3) has x_S + x_D + x_I = 1 (to 1e-9)."""
+    return x.size % 3 == 0 and bool(np.all(np.abs(x.reshape(-1, 3).sum(axis=1) - 1) <= 1e-9))
+
+
+@checked(PARAMETERS, state=STATE)
+def outcome_of(state: np.ndarray) -> str:
     """The outcome named by the types present (frequency above PRESENT) in a state."""
-    x = check_array("state", state, ndim=1, shape_tail=(3,))
-    return "+".join(s for s, xi in zip(STRATEGIES, x) if xi > PRESENT)
+    return "+".join(s for s, xi in zip(STRATEGIES, state) if xi > PRESENT)
 
 
 # --- the model ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Equilibrium:
+class RestPoint:
     """A rest point of the replicator equation with the eigenvalues of its Jacobian on the
     simplex."""
 
@@ -163,24 +224,13 @@ class Equilibrium:
         return self.kind.startswith("stable")
 
 
-@dataclass(frozen=True)
-class StromaGame:
-    """The tumour-stroma game of Basanta et al. (2012) under the replicator equation."""
+class StromaGame(Values, parameters=PARAMETERS):
+    """The tumour-stroma game of Basanta et al. (2012) under the replicator equation.
 
-    alpha: float = field(default_factory=lambda: default("alpha"))
-    beta: float = field(default_factory=lambda: default("beta"))
-    gamma: float = field(default_factory=lambda: default("gamma"))
-    rho: float = field(default_factory=lambda: default("rho"))
+    `StromaGame(beta=1.2)` checks each payoff against its domain; `game.replace(gamma=0.3)`
+    is a copy with some payoffs changed (checked again)."""
 
-    def __post_init__(self):
-        # Benefits and costs are magnitudes: their signs are fixed by the payoff table.
-        for name in ("alpha", "beta", "gamma", "rho"):
-            object.__setattr__(self, name, check_nonnegative(name, getattr(self, name)))
-
-    def with_(self, **changes) -> "StromaGame":
-        """A copy with some parameters changed (validated again)."""
-        return replace(self, **changes)
-
+    @checked(PARAMETERS)
     def payoff_matrix(self) -> np.ndarray:
         a, b, g, r = self.alpha, self.beta, self.gamma, self.rho
         return np.array([
@@ -191,13 +241,21 @@ class StromaGame:
 
     # The right-hand side takes any number of states stacked as [S0, D0, I0, S1, D1, I1, ...],
     # so many trajectories are integrated in one solve_ivp call.
-    def rhs(self, t, y):
-        return _replicator(np.asarray(y, dtype=float).reshape(-1, 3) @ self.payoff_matrix().T, y)
+    @checked(PARAMETERS, Relation("y", lambda y: _on_the_plane(y),
+                                  "must hold states (x_S, x_D, x_I) with x_S + x_D + x_I = 1"),
+             t=REAL, y=Array(PLANE_POINT))
+    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+        """d(x_S, x_D, x_I)/dt for each stacked state; t may be any real (the game is
+        autonomous)."""
+        return _replicator(y.reshape(-1, 3) @ self.payoff_matrix().T, y)
 
-    def jacobian(self, state) -> np.ndarray:
+    @checked(PARAMETERS, Relation("state", lambda state: _on_the_plane(state),
+                                  "must lie on the plane x_S + x_D + x_I = 1"),
+             state=Array(PLANE_POINT, shape=(3,)))
+    def jacobian(self, state: np.ndarray) -> np.ndarray:
         """The 2 x 2 Jacobian of (dx_S/dt, dx_D/dt) in the coordinates (x_S, x_D) of the
         simplex, x_I = 1 - x_S - x_D (analytic)."""
-        x = check_array("state", state, ndim=1, shape_tail=(3,))
+        x = state
         a = self.payoff_matrix()
         fitness = a @ x
         mean = x @ fitness
@@ -205,6 +263,7 @@ class StromaGame:
         full = np.diag(fitness - mean) + x[:, None] * (a - fitness[None, :] - (a.T @ x)[None, :])
         return full[:2, :2] - full[:2, 2:3]
 
+    @checked(PARAMETERS)
     def invasion_rates(self) -> dict:
         """Per-capita growth rate of a rare type in a tissue of one or two other types,
         from the payoff table (positive: the rare type invades). Keys "D into S", ...,
@@ -220,7 +279,8 @@ class StromaGame:
                 rates[f"{k} into {eq.name}"] = fitness[index[k]] - eq.state @ fitness
         return rates
 
-    def equilibria(self) -> list[Equilibrium]:
+    @checked(PARAMETERS)
+    def equilibria(self) -> list[RestPoint]:
         """Every isolated rest point on the simplex: the three pure states, the mix on each
         edge that has one, and the interior point when it exists, each with its eigenvalues."""
         a = self.payoff_matrix()
@@ -239,13 +299,15 @@ class StromaGame:
             solution = np.linalg.solve(system, np.array([0.0, 0.0, 0.0, 1.0]))[:3]
             if np.all(solution > 0):
                 found["S+D+I"] = solution
-        return [Equilibrium(name, state, np.linalg.eigvals(self.jacobian(state)))
+        return [RestPoint(name, state, np.linalg.eigvals(self.jacobian(state)))
                 for name, state in found.items()]
 
-    def attractors(self) -> list[Equilibrium]:
+    @checked(PARAMETERS)
+    def attractors(self) -> list[RestPoint]:
         """The stable rest points."""
         return [e for e in self.equilibria() if e.stable]
 
+    @checked(PARAMETERS)
     def edge_mix_rates(self) -> dict:
         """For each mix on an edge: (rate along the edge, rate across it). Along the edge
         (i, j) the two-type replicator x' = x (1 - x) [(A_ii - A_ji) x + (A_ij - A_jj)(1 - x)]
@@ -264,7 +326,9 @@ class StromaGame:
             found[eq.name] = (along, rates[f"{third} into {eq.name}"])
         return found
 
-    def edge_is_all_rest_points(self, edge: str, n=101) -> bool:
+    @checked(PARAMETERS, edge=one_of("S+D", "D+I", "S+I"),
+             n=count(2, 100_000, why="points tested along the edge"))
+    def edge_is_all_rest_points(self, edge: str, n: int = 101) -> bool:
         """Whether every point of an edge ("S+I", ...) is a rest point (a degenerate game)."""
         i, j = (STRATEGIES.index(s) for s in edge.split("+"))
         s = np.linspace(0.0, 1.0, n)
@@ -272,10 +336,15 @@ class StromaGame:
         points[:, i], points[:, j] = s, 1 - s
         return bool(np.max(np.abs(self.rhs(0.0, points))) < 1e-14)
 
-    def lotka_volterra_form(self):
+    @checked(PARAMETERS)
+    def lotka_volterra_form(self) -> tuple[np.ndarray, np.ndarray]:
         """(r, B) of the equivalent Lotka-Volterra system for y = (x_S / x_I, x_D / x_I)."""
         a = self.payoff_matrix()
         return a[:2, 2] - a[2, 2], a[:2, :2] - a[2:3, :2]
+
+
+#: A game argument: any StromaGame (the contract test's example is the default game).
+GAME = Instance(StromaGame, StromaGame)
 
 
 #: What Mirzaev et al. (2018, text on their Figure 1) report for EGTPLOT_EXAMPLE, in the
@@ -288,6 +357,7 @@ EGTPLOT_PUBLISHED = {
 }
 
 
+@checked(PARAMETERS, game=GAME)
 def rest_point_summary(game: StromaGame) -> dict:
     """The statements of EGTPLOT_PUBLISHED, each computed for `game`."""
     vertices = [e for e in game.equilibria() if len(e.name) == 1]
@@ -309,49 +379,50 @@ def _replicator(fitness, y):
     + x_I, which is 1 on the simplex: then d(total)/dt = 0 exactly, whereas in the textbook
     form d(total)/dt = mean (1 - total) and rounding errors grow wherever the mean payoff is
     negative (as it is in much of this game)."""
-    x = np.asarray(y, dtype=float).reshape(-1, 3)
-    mean = np.sum(x * fitness, axis=1, keepdims=True) / np.sum(x, axis=1, keepdims=True)
+    x = y.reshape(-1, 3)
+    mean = (x * fitness).sum(axis=1, keepdims=True) / x.sum(axis=1, keepdims=True)
     return (x * (fitness - mean)).ravel()
 
 
-def _check_states(name, states) -> np.ndarray:
-    x = check_array(name, states, ndim=2, shape_tail=(3,))
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one (x_S, x_D, x_I) state")
-    if np.any(x < 0) or np.any(np.abs(x.sum(axis=1) - 1) > 1e-9):
-        raise ValueError(f"{name} must be frequencies: non-negative and summing to 1")
-    return x
-
-
-def simulate(game: StromaGame, initial_states, t_end, n_points=200, rtol=RTOL):
+@checked(PARAMETERS, Relation("initial_states", lambda initial_states: _on_the_plane(
+             initial_states), "must be frequencies: each state summing to 1"),
+         game=GAME, initial_states=STATES, t_end=T_SPAN, n_points=OUTPUT_POINTS,
+         rtol=RTOL_DOMAIN, method=one_of("RK45", "LSODA"))
+def simulate(game: StromaGame, initial_states: np.ndarray, t_end: float, n_points: int = 200,
+             rtol: float = RTOL, method: str = "RK45") -> tuple[np.ndarray, np.ndarray]:
     """Trajectories from each initial state: returns t (n_points,) and states (k, 3, n_points).
 
-    The default tolerance is the one the tests check against; the live panel passes a
-    looser one (WIDGET_RTOL), ample for drawing."""
-    initial = _check_states("initial_states", initial_states)
-    t_end = check_positive("t_end", t_end)
-    n_points = check_positive("n_points", n_points)
-    if int(n_points) != n_points or n_points < 2:
-        raise ValueError("n_points must be an integer >= 2")
-    t_eval = np.linspace(0.0, t_end, int(n_points))
-    sol = solve_ivp(game.rhs, (0.0, t_end), initial.ravel(), method="RK45", t_eval=t_eval,
-                    rtol=check_positive("rtol", rtol), atol=ATOL)
+    The default tolerance and method are the ones the tests check against. The live panel
+    passes a looser tolerance (WIDGET_RTOL), ample for drawing, and LSODA: at some of its
+    sliders' ends the game is mildly stiff, so that RK45's steps are limited by stability
+    rather than accuracy, while LSODA's take one or two evaluations each. Frequencies are
+    clipped to [0, 1]: where a type dies out, the solver's error (below ATOL) can take it a
+    little below zero."""
+    transposed = game.payoff_matrix().T
+
+    def rhs(t, y):  # game.rhs without its input checks: the solver calls it at every stage
+        return _replicator(y.reshape(-1, 3) @ transposed, y)
+
+    sol = solve_ivp(rhs, (0.0, t_end), initial_states.ravel(), method=method,
+                    t_eval=np.linspace(0.0, t_end, n_points), rtol=rtol, atol=ATOL)
     if not sol.success:
         raise RuntimeError(f"integration failed: {sol.message}")
-    return sol.t, sol.y.reshape(initial.shape[0], 3, -1)
+    return sol.t, np.clip(sol.y, 0.0, 1.0).reshape(initial_states.shape[0], 3, -1)
 
 
-def outcome_map(beta_values, gamma_values, game: StromaGame | None = None, t_end=3000.0):
+@checked(PARAMETERS, beta_values=MAP_AXIS, gamma_values=MAP_AXIS, game=Optional(GAME),
+         t_end=T_SPAN)
+def outcome_map(beta_values: np.ndarray, gamma_values: np.ndarray,
+                game: StromaGame | None = None, *, t_end: float = 3000.0
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Outcome reached from SEED on a grid of the two costs (rows: gamma, columns: beta), all
-    integrated in one call. Returns (outcome names (rows, cols), final states (rows, cols, 3))."""
+    integrated in one call; `game` (default: the recorded payoffs) gives alpha and rho.
+    Returns (outcome names (rows, cols), final states (rows, cols, 3)), the frequencies
+    clipped to [0, 1] as in `simulate`."""
     game = StromaGame() if game is None else game
-    betas = check_array("beta_values", beta_values, ndim=1)
-    gammas = check_array("gamma_values", gamma_values, ndim=1)
-    if np.any(betas < 0) or np.any(gammas < 0):
-        raise ValueError("beta_values and gamma_values must be non-negative")
-    grid_b, grid_g = (g.ravel() for g in np.meshgrid(betas, gammas))
+    grid_b, grid_g = (g.ravel() for g in np.meshgrid(beta_values, gamma_values))
     # one payoff matrix per grid point, (k, 3, 3)
-    matrices = np.stack([game.with_(beta=b, gamma=g).payoff_matrix()
+    matrices = np.stack([game.replace(beta=b, gamma=g).payoff_matrix()
                          for b, g in zip(grid_b, grid_g)])
 
     def rhs(t, y):
@@ -362,21 +433,24 @@ def outcome_map(beta_values, gamma_values, game: StromaGame | None = None, t_end
     # 1 time unit however loose the tolerance. BDF takes long steps; each grid point is
     # coupled only to itself, so its Jacobian is block diagonal (3 x 3 blocks).
     sparsity = block_diag([np.ones((3, 3))] * grid_b.size, format="csc")
-    sol = solve_ivp(rhs, (0.0, check_positive("t_end", t_end)), y0, t_eval=[t_end],
+    sol = solve_ivp(rhs, (0.0, t_end), y0, t_eval=[t_end],
                     method="BDF", jac_sparsity=sparsity, rtol=1e-7, atol=1e-12)
     if not sol.success:
         raise RuntimeError(f"integration failed: {sol.message}")
-    final = sol.y[:, -1].reshape(len(gammas), len(betas), 3)
+    final = np.clip(sol.y[:, -1], 0.0, 1.0).reshape(len(gamma_values), len(beta_values), 3)
     names = np.array([[outcome_of(x) for x in row] for row in final])
     return names, final
 
 
-def boundary_fields(beta_values, gamma_values, game: StromaGame | None = None) -> dict:
+@checked(PARAMETERS, beta_values=FIELD_AXIS, gamma_values=FIELD_AXIS, game=Optional(GAME))
+def boundary_fields(beta_values: np.ndarray, gamma_values: np.ndarray,
+                    game: StromaGame | None = None) -> dict:
     """The analytic invasion rates whose zero lines bound the outcome regions, on a grid of
-    the two costs (rows: gamma, columns: beta), in closed form (module docstring)."""
+    the two costs (rows: gamma, columns: beta), in closed form (module docstring); `game`
+    (default: the recorded payoffs) gives alpha and rho. "I into S+D" and "S into D+I" are
+    NaN where that mix does not exist (it would lie outside its edge)."""
     game = StromaGame() if game is None else game
-    b, g = np.meshgrid(check_array("beta_values", beta_values, ndim=1),
-                       check_array("gamma_values", gamma_values, ndim=1))
+    b, g = np.meshgrid(beta_values, gamma_values)
     a, r = game.alpha, game.rho
     with np.errstate(divide="ignore", invalid="ignore"):
         stroma_in_mix = (a + 2 * b - 1) / (2 * a + b)          # x_S of the S-D mix
@@ -409,7 +483,9 @@ STABILITY_SIGNS = {
 }
 
 
-def analytic_outcome_map(beta_values, gamma_values, game: StromaGame | None = None):
+@checked(PARAMETERS, beta_values=ANALYTIC_AXIS, gamma_values=ANALYTIC_AXIS, game=Optional(GAME))
+def analytic_outcome_map(beta_values: np.ndarray, gamma_values: np.ndarray,
+                         game: StromaGame | None = None) -> np.ndarray:
     """The stable rest points on a grid of the two costs, without integration: "S+D", or
     "S | I" where two are stable (which one the seed reaches then depends on its basin).
     Boundary rest points are judged by the signs of the closed-form invasion rates; where
@@ -428,7 +504,7 @@ def analytic_outcome_map(beta_values, gamma_values, game: StromaGame | None = No
             names[index] = " | ".join(present)
         else:
             gi, bi = index
-            here = game.with_(beta=float(beta_values[bi]), gamma=float(gamma_values[gi]))
+            here = game.replace(beta=float(beta_values[bi]), gamma=float(gamma_values[gi]))
             if any(e.name == "S+D+I" for e in here.attractors()):
                 names[index] = "S+D+I"
     return names
@@ -454,24 +530,27 @@ class GameRun:
 WIDGET_RTOL = 1e-6
 
 #: Starting points near the edges of the simplex, for the phase portrait.
-EDGE_STARTS = np.array([
+EDGE_STARTS = read_only(np.array([
     [0.90, 0.09, 0.01], [0.50, 0.49, 0.01], [0.09, 0.90, 0.01],
     [0.01, 0.90, 0.09], [0.01, 0.50, 0.49], [0.01, 0.09, 0.90],
     [0.09, 0.01, 0.90], [0.49, 0.01, 0.50], [0.90, 0.01, 0.09],
-])
+]))
 
 
-def simplex_grid(n=10) -> np.ndarray:
+@checked(PARAMETERS, n=count(3, 200, why="the grid has (n - 1)(n - 2) / 2 points"))
+def simplex_grid(n: int = 10) -> np.ndarray:
     """Points (x_S, x_D, x_I) evenly spread over the simplex, vertices and edges excluded."""
     return np.array([(i / n, j / n, (n - i - j) / n)
                      for i in range(1, n) for j in range(1, n - i)])
 
 
-def game_run(alpha=None, beta=None, gamma=None, rho=None, t_end=200.0, n_points=200) -> GameRun:
+@checked(PARAMETERS, t_end=T_SPAN, n_points=OUTPUT_POINTS)
+def game_run(alpha: float | None = None, beta: float | None = None, gamma: float | None = None,
+             rho: float | None = None, t_end: float = 200.0, n_points: int = 200) -> GameRun:
     """The live panel's model: trajectories, rest points, outcome and direction field."""
-    changes = {"alpha": alpha, "beta": beta, "gamma": gamma, "rho": rho}
-    game = StromaGame(**{k: v for k, v in changes.items() if v is not None})
-    t, states = simulate(game, np.vstack([SEED, EDGE_STARTS]), t_end, n_points, rtol=WIDGET_RTOL)
+    game = StromaGame(alpha=alpha, beta=beta, gamma=gamma, rho=rho)
+    t, states = simulate(game, np.vstack([SEED, EDGE_STARTS]), t_end, n_points, rtol=WIDGET_RTOL,
+                         method="LSODA")
     points = simplex_grid()
     return GameRun(game, t, states[0], states[1:], game.equilibria(),
                    outcome_of(states[0, :, -1]), (points, game.rhs(0.0, points).reshape(-1, 3)))
