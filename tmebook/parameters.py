@@ -501,15 +501,14 @@ class Values(Mapping):
                 raise TypeError(f"{type(self).__name__} takes parameter values by name only")
             parameters = type(self).parameters
         checked_values = parameters.check_overrides(overrides)
+        values = {name: checked_values.get(name, p.value) for name, p in parameters.items()}
         object.__setattr__(self, "parameters", parameters)
-        object.__setattr__(self, "_values", {name: checked_values.get(name, p.value)
-                                             for name, p in parameters.items()})
-
-    def __getattr__(self, name: str):
-        values = self.__dict__.get("_values", {})
-        if name in values:
-            return values[name]
-        raise AttributeError(name)
+        object.__setattr__(self, "_values", values)
+        # plain attributes, so that v.name in a solver's right-hand side is a fast lookup
+        clash = [name for name in values if hasattr(type(self), name)]
+        if clash:
+            raise ValueError(f"parameter names {clash} clash with the names of {type(self).__name__}")
+        self.__dict__.update(values)
 
     def __setattr__(self, name, value):
         raise AttributeError("parameter values are read-only: use replace(name=value)")
@@ -603,7 +602,7 @@ def checked(parameters: ParameterSet | None = None, /, *relations: Relation, **s
                 raise TypeError(f"{function.__qualname__}: argument {name!r} has no declared domain")
         unknown = set(specs) - set(contract)
         unknown |= {n for r in relations for n in [r.blame, *inspect.signature(r.holds).parameters]
-                    if n not in contract}
+                    if n not in signature.parameters}
         if unknown:
             raise TypeError(f"{function.__qualname__}: specs for no argument: {sorted(unknown)}")
 
