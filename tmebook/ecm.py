@@ -34,12 +34,14 @@ scipy.integrate.solve_ivp, an implicit method (BDF) given the Jacobian's sparsit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.integrate import BDF, solve_ivp
+from numpy.typing import ArrayLike
 from scipy.sparse.linalg import splu
 
 from .parameters import ATOL as ATOL_RANGE
@@ -133,7 +135,8 @@ PARAMETERS = ParameterSet([
         "end_time", r"T", 10.0, "1 (units of L²/D)",
         "length of the simulated invasion", None,
         "long enough for the leading cluster to separate on [0, 1]",
-        domain=positive(at_most=1e4, why="1000 times the published experiment; bounds the run time"),
+        domain=positive(at_most=1e4, why="1000 times the published experiment; bounds the "
+                        "run time"),
     ),
 ])
 
@@ -278,7 +281,7 @@ def _van_leer_slope(n):
     left = n[..., 1:-1] - n[..., :-2]
     right = n[..., 2:] - n[..., 1:-1]
     product = left * right
-    slope = np.zeros_like(n)
+    slope = np.zeros(n.shape)
     # where product > 0 the two differences share a sign, so left + right is not zero
     np.divide(2.0 * product, left + right, out=slope[..., 1:-1], where=product > 0)
     return slope
@@ -299,26 +302,26 @@ def _cell_flux_divergence(n, f, h, cell_diffusion, haptotaxis):
     with van Leer limiting, then the difference of face fluxes (which telescopes, so the
     discrete total of n is conserved exactly).
     """
-    change = np.zeros_like(n)
+    change = np.zeros(n.shape)
     for axis in range(n.ndim):
-        nn = np.swapaxes(n, axis, -1)
-        ff = np.swapaxes(f, axis, -1)
+        nn = n.swapaxes(axis, -1)
+        ff = f.swapaxes(axis, -1)
         slope = _van_leer_slope(nn)
         velocity = haptotaxis / h * (ff[..., 1:] - ff[..., :-1])   # at interior faces
         upwind = np.where(velocity > 0, nn[..., :-1] + 0.5 * slope[..., :-1],
                           nn[..., 1:] - 0.5 * slope[..., 1:])
         flux = velocity * upwind - cell_diffusion / h * (nn[..., 1:] - nn[..., :-1])
-        change += np.swapaxes(_face_divergence(flux, h), axis, -1)
+        change += _face_divergence(flux, h).swapaxes(axis, -1)
     return change
 
 
 def _diffusion(m, h, diffusivity):
     """d lap(m) with zero flux at the walls (finite volumes, conservative)."""
-    change = np.zeros_like(m)
+    change = np.zeros(m.shape)
     for axis in range(m.ndim):
-        mm = np.swapaxes(m, axis, -1)
+        mm = m.swapaxes(axis, -1)
         flux = -diffusivity / h * (mm[..., 1:] - mm[..., :-1])
-        change += np.swapaxes(_face_divergence(flux, h), axis, -1)
+        change += _face_divergence(flux, h).swapaxes(axis, -1)
     return change
 
 
@@ -327,7 +330,7 @@ def _invasion_rhs(t, state, shape, h, rates):
 
     Autonomous: `t` is accepted for solve_ivp and not used.
     """
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     n = state[:size].reshape(shape)
     f = state[size:2 * size].reshape(shape)
     m = state[2 * size:].reshape(shape)
@@ -529,9 +532,10 @@ class _SparseBDF(BDF):
 
 @checked(PARAMETERS, GRID_RELATION, TIMES_RELATION, EXPLICIT_RELATION, initial=INITIAL,
          times=TIMES, method=one_of(*METHODS), rtol=RTOL_RANGE, atol=ATOL_RANGE)
-def solve_invasion(initial, times, *, cell_diffusion: float | None = None,
-                   haptotaxis: float | None = None, degradation: float | None = None,
-                   enzyme_diffusion: float | None = None, enzyme_production: float | None = None,
+def solve_invasion(initial: tuple, times: ArrayLike, *,
+                   cell_diffusion: float | None = None, haptotaxis: float | None = None,
+                   degradation: float | None = None, enzyme_diffusion: float | None = None,
+                   enzyme_production: float | None = None,
                    enzyme_decay: float | None = None, mmp_inhibition: float | None = None,
                    method: str = "BDF", rtol: float = RTOL, atol: float = ATOL) -> Invasion:
     """Integrate the model from `initial` = (n0, f0, m0) on [0, 1]^d, output at `times`.
@@ -564,10 +568,11 @@ def solve_invasion(initial, times, *, cell_diffusion: float | None = None,
 
 
 @checked(PARAMETERS, TIMES_RELATION, n_cells=CELLS_1D, times=TIMES)
-def invade_1d(n_cells: int = 400, times=OUTPUT_TIMES, *, cell_diffusion: float | None = None,
-              haptotaxis: float | None = None, degradation: float | None = None,
-              enzyme_diffusion: float | None = None, enzyme_production: float | None = None,
-              enzyme_decay: float | None = None, mmp_inhibition: float | None = None) -> Invasion:
+def invade_1d(n_cells: int = 400, times: ArrayLike = OUTPUT_TIMES, *,
+              cell_diffusion: float | None = None, haptotaxis: float | None = None,
+              degradation: float | None = None, enzyme_diffusion: float | None = None,
+              enzyme_production: float | None = None, enzyme_decay: float | None = None,
+              mmp_inhibition: float | None = None) -> Invasion:
     """The published 1-D experiment on a grid of n_cells, outputs at `times` (BDF)."""
     return solve_invasion(initial_state_1d(n_cells), times, cell_diffusion=cell_diffusion,
                           haptotaxis=haptotaxis, degradation=degradation,
@@ -576,7 +581,7 @@ def invade_1d(n_cells: int = 400, times=OUTPUT_TIMES, *, cell_diffusion: float |
 
 
 @checked(PARAMETERS, times=TIMES, enzyme_total0=TOTAL, cell_total=TOTAL)
-def enzyme_total_exact(times, enzyme_total0: float, cell_total: float,
+def enzyme_total_exact(times: ArrayLike, enzyme_total0: float, cell_total: float,
                        enzyme_production: float | None, enzyme_decay: float | None) -> np.ndarray:
     """Exact total enzyme: M(t) = M0 e^(-beta t) + alpha M_n (1 - e^(-beta t)) / beta."""
     alpha, beta = enzyme_production, enzyme_decay
@@ -623,8 +628,8 @@ def initial_state_2d(n_cells: int, seed: int = 0, eps: float = INITIAL_WIDTH_EPS
 
 @checked(PARAMETERS, TIMES_RELATION, n_cells=CELLS_2D, times=TIMES, seed=SEED,
          contrast=FRACTION, rtol=RTOL_RANGE, atol=ATOL_RANGE)
-def invade_2d(n_cells: int = 40, times=OUTPUT_TIMES, seed: int = 0, contrast: float = 0.8,
-              rtol: float = FAST_RTOL, atol: float = FAST_ATOL, *,
+def invade_2d(n_cells: int = 40, times: ArrayLike = OUTPUT_TIMES, seed: int = 0,
+              contrast: float = 0.8, rtol: float = FAST_RTOL, atol: float = FAST_ATOL, *,
               cell_diffusion: float | None = None, haptotaxis: float | None = None,
               degradation: float | None = None, enzyme_diffusion: float | None = None,
               enzyme_production: float | None = None, enzyme_decay: float | None = None,
