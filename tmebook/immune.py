@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
@@ -257,7 +258,7 @@ STATE = Array(DENSITY, shape=(2,))
 
 
 @checked(PARAMETERS, tau=REAL, state=STATE, model=MODEL)
-def rhs(tau: float, state, model: Model) -> np.ndarray:
+def rhs(tau: float, state: ArrayLike, model: Model) -> np.ndarray:
     """Right-hand side of the dimensionless system at state = (x, y). The system is
     autonomous: any real tau is accepted (for solve_ivp) and not used."""
     x, y = state[0], state[1]
@@ -293,7 +294,7 @@ TUMOUR_SIZES = Array(DENSITY, scalar_ok=True)
 
 
 @checked(PARAMETERS, y=TUMOUR_SIZES, model=MODEL)
-def x_nullcline(y, model: Model) -> np.ndarray:
+def x_nullcline(y: ArrayLike, model: Model) -> np.ndarray:
     """Effector level where dx/dtau = 0, for tumour sizes y (NaN where none is positive)."""
     loss = model.delta + model.mu * y - model.recruitment * y / (model.eta + y)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -301,7 +302,7 @@ def x_nullcline(y, model: Model) -> np.ndarray:
 
 
 @checked(PARAMETERS, y=TUMOUR_SIZES, model=MODEL)
-def y_nullcline(y, model: Model) -> np.ndarray:
+def y_nullcline(y: ArrayLike, model: Model) -> np.ndarray:
     """The tumour's non-trivial nullcline x = alpha (1 - beta y) / killing."""
     return model.alpha * (1.0 - model.beta * y) / model.killing
 
@@ -443,7 +444,8 @@ def simulate(x0: float, y0: float, tau_end: float, model: Model = Model(),
 
 
 @checked(PARAMETERS, x0=DENSITY, y0=DENSITY, model=MODEL, tau_end=TAU_END)
-def final_state(x0: float, y0: float, model: Model = Model(), tau_end: float = 1500.0) -> Equilibrium:
+def final_state(x0: float, y0: float, model: Model = Model(),
+                tau_end: float = 1500.0) -> Equilibrium:
     """The equilibrium a long integration from (x0, y0) ends nearest to (in log tumour size)."""
     path = simulate.__wrapped__(x0, y0, tau_end, model, n_points=2)
     states = equilibria(model)
