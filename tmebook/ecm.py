@@ -34,22 +34,29 @@ scipy.integrate.solve_ivp, an implicit method (BDF) given the Jacobian's sparsit
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.integrate import BDF, solve_ivp
+from numpy.typing import ArrayLike
 from scipy.sparse.linalg import splu
 
-from .parameters import (
-    Parameter,
-    check_array,
-    check_finite,
-    check_nonnegative,
-    check_positive,
-    with_defaults,
-)
+from .parameters import ATOL as ATOL_RANGE
+from .parameters import FRACTION, SEED, Array, Parameter, ParameterSet, Relation, Sequence, checked
+from .parameters import RTOL as RTOL_RANGE
+from .parameters import count, interval, nonnegative, one_of, positive, read_only
+
+__all__ = [
+    "INITIAL_WIDTH_EPS", "INITIAL_MATRIX_DEFICIT", "INITIAL_ENZYME_RATIO", "LEADING_FRACTION",
+    "CLUSTER_PROMINENCE", "RTOL", "ATOL", "FAST_RTOL", "FAST_ATOL", "PARAMETERS", "RATES",
+    "WIDGET_CELLS", "WIDGET_TIMES", "cell_centres", "initial_state_1d", "Invasion",
+    "solve_invasion", "invade_1d", "enzyme_total_exact", "heterogeneous_matrix",
+    "initial_state_2d", "invade_2d", "invasion_panel", "live_invasion", "WIDGET_MODEL",
+    "WIDGET_CONTROLS",
+]
 
 # --- parameters ---------------------------------------------------------------------------
 
@@ -67,7 +74,8 @@ LEADING_FRACTION = 0.05
 CLUSTER_PROMINENCE = 0.01
 
 #: Solver tolerances (solve_ivp rtol / atol): reference runs, and the looser ones of the
-#: live panel and the 2-D runs (their error, ~1e-4 in n, is below what the figures show).
+#: chapter's 1-D panel and the 2-D runs (their error, ~1e-4 in n, is below what the figures
+#: show).
 RTOL = 1e-6
 ATOL = 1e-9
 FAST_RTOL = 1e-4
@@ -79,76 +87,186 @@ FAST_ATOL = 1e-7
 _SOURCE_WHERE = "1-D simulations; as restated by a course page and an open-source code (paper text not seen)"
 _GAMMA_WHERE = "1-D simulations; as restated by an open-source code only (paper text not seen)"
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        Parameter(
-            "cell_diffusion", r"d_n", 0.001, "1 (dimensionless)",
-            "random motility of tumour cells", "anderson2000", _SOURCE_WHERE,
-        ),
-        Parameter(
-            "haptotaxis", r"\gamma", 0.005, "1 (dimensionless)",
-            "haptotactic sensitivity: drift up gradients of matrix", "anderson2000",
-            _GAMMA_WHERE, low=0.0, high=0.02,
-        ),
-        Parameter(
-            "degradation", r"\eta", 10.0, "1 (dimensionless)",
-            "rate at which the enzyme degrades the matrix", "anderson2000", _SOURCE_WHERE,
-        ),
-        Parameter(
-            "enzyme_diffusion", r"d_m", 0.001, "1 (dimensionless)",
-            "diffusion of the matrix-degrading enzyme", "anderson2000", _SOURCE_WHERE,
-        ),
-        Parameter(
-            "enzyme_production", r"\alpha", 0.1, "1 (dimensionless)",
-            "enzyme production per tumour cell", "anderson2000", _SOURCE_WHERE,
-            low=0.0, high=0.5,
-        ),
-        Parameter(
-            "enzyme_decay", r"\beta", 0.0, "1 (dimensionless)",
-            "enzyme decay rate", "anderson2000", _SOURCE_WHERE,
-        ),
-        Parameter(
-            "mmp_inhibition", r"i_\mathrm{MMP}", 0.0, "1 (fraction)",
-            "fraction of enzyme activity blocked by an MMP inhibitor "
-            "(η_eff = η (1 − i))", None,
-            "our addition: 0 is the published model; chapter 10 varies it",
-            low=0.0, high=1.0,
-        ),
-        Parameter(
-            "end_time", r"T", 10.0, "1 (units of L²/D)",
-            "length of the simulated invasion", None,
-            "long enough for the leading cluster to separate on [0, 1]",
-        ),
-    ]
-}
+#: Upper bounds of the rates: far above the published values, they bound how stiff the
+#: equations can get, and so how long a run can take.
+_STIFFNESS = "bounds the stiffness of the equations, and so the run time"
 
-#: Grid of the live panel (cells on [0, 1]) and the times it reports. On 64 cells the
-#: invasion depth is within 0.002 of a 400-cell reference (see the tests), and diffusion
-#: is only mildly stiff (d_n / h^2 ~ 4), so the explicit RK45 takes fewer, cheaper steps
-#: than BDF, whose Newton iterations stall on the limiter's kinks at strong haptotaxis.
+PARAMETERS = ParameterSet([
+    Parameter(
+        "cell_diffusion", r"d_n", 0.001, "1 (dimensionless)",
+        "random motility of tumour cells", "anderson2000", _SOURCE_WHERE,
+        domain=nonnegative(at_most=1.0, why="1000 times the published value; " + _STIFFNESS),
+    ),
+    Parameter(
+        "haptotaxis", r"\gamma", 0.005, "1 (dimensionless)",
+        "haptotactic sensitivity: drift up gradients of matrix", "anderson2000",
+        _GAMMA_WHERE, low=0.0, high=0.02,
+        domain=nonnegative(at_most=1.0, why="200 times the published value; " + _STIFFNESS),
+    ),
+    Parameter(
+        "degradation", r"\eta", 10.0, "1 (dimensionless)",
+        "rate at which the enzyme degrades the matrix", "anderson2000", _SOURCE_WHERE,
+        domain=nonnegative(at_most=1e3, why="100 times the published value; " + _STIFFNESS),
+    ),
+    Parameter(
+        "enzyme_diffusion", r"d_m", 0.001, "1 (dimensionless)",
+        "diffusion of the matrix-degrading enzyme", "anderson2000", _SOURCE_WHERE,
+        domain=nonnegative(at_most=1.0, why="1000 times the published value; " + _STIFFNESS),
+    ),
+    Parameter(
+        "enzyme_production", r"\alpha", 0.1, "1 (dimensionless)",
+        "enzyme production per tumour cell", "anderson2000", _SOURCE_WHERE,
+        low=0.0, high=0.5,
+        domain=nonnegative(at_most=100.0, why="1000 times the published value; " + _STIFFNESS),
+    ),
+    Parameter(
+        "enzyme_decay", r"\beta", 0.0, "1 (dimensionless)",
+        "enzyme decay rate", "anderson2000", _SOURCE_WHERE,
+        domain=nonnegative(at_most=100.0, why="a decay within 0.01 time units; " + _STIFFNESS),
+    ),
+    Parameter(
+        "mmp_inhibition", r"i_\mathrm{MMP}", 0.0, "1 (fraction)",
+        "fraction of enzyme activity blocked by an MMP inhibitor "
+        "(η_eff = η (1 − i))", None,
+        "our addition: 0 is the published model; chapter 10 varies it",
+        low=0.0, high=1.0, domain=FRACTION,
+    ),
+    Parameter(
+        "end_time", r"T", 10.0, "1 (units of L²/D)",
+        "length of the simulated invasion", None,
+        "long enough for the leading cluster to separate on [0, 1]",
+        domain=positive(at_most=1e4, why="1000 times the published experiment; bounds the "
+                        "run time"),
+    ),
+])
+
+# TRANSITION: integrated.py (HAPTOTAXIS_GRID, invasion_reach) and its tests still call
+# ecm.default(name); delete this alias once they call ecm.PARAMETERS.default(name).
+default = PARAMETERS.default
+
+#: The rates of the model, in the order of `_rates`.
+RATES = ("cell_diffusion", "haptotaxis", "degradation", "enzyme_diffusion", "enzyme_production",
+         "enzyme_decay", "mmp_inhibition")
+
+# --- specs of the other arguments (each bound with its reason) -------------------------------
+
+#: Output times: non-negative, at most 1000 times the published experiment (run time).
+TIME = interval(0.0, 1e4, why="1000 times the published experiment; bounds the run time")
+TIMES = Array(TIME, shape=(None,), at_most=10_000, why="output times of one run")
+#: Densities are scaled by reference values (order 1): 10^6 keeps drift and reaction rates,
+#: and so the run time, bounded.
+DENSITY = nonnegative(at_most=1e6, why="densities are scaled to order 1; bounds the drift "
+                      "and reaction rates")
+#: A grid holds at most 16384 cells (128 x 128 in 2-D): the sparse LU factorisations of
+#: finer 2-D grids take minutes.
+MAX_CELLS = 16_384
+FIELD = Array(DENSITY, at_most=MAX_CELLS, why="128 x 128 cells: finer 2-D grids take minutes")
+
+
+class _Fields(tuple):
+    """(n0, f0, m0), shown by their shapes in error messages (not as thousands of numbers)."""
+
+    def __repr__(self) -> str:
+        return f"(n0, f0, m0) of shapes {', '.join(str(a.shape) for a in self)}"
+
+
+class _InitialFields(Sequence):
+    """A Sequence of fields, checked as one; its example has `at_least` items (the
+    published 1-D start on 16 cells; Sequence.example() gives one item)."""
+
+    def check(self, name, value):
+        return _Fields(super().check(name, value))
+
+    def example(self):
+        return initial_state_1d.__wrapped__(16)
+
+
+#: (n0, f0, m0) of solve_invasion: three fields on one grid (GRID_RELATION).
+INITIAL = _InitialFields(FIELD, at_least=3, at_most=3)
+CELLS_1D = count(4, MAX_CELLS, why="at least 4 cells (the limiter's stencil); at most 16384")
+CELLS_2D = count(4, 128, why="at least 4 x 4 cells; 128 x 128 at most (finer grids take minutes)")
+#: Integrators: implicit BDF and Radau (given the Jacobian's sparsity) and explicit RK45 and
+#: RK23 (for small, mildly stiff grids). Not LSODA: it cannot use the sparsity, so on fine
+#: grids it builds dense Jacobians and runs for minutes where BDF takes a second.
+METHODS = ("BDF", "Radau", "RK45", "RK23")
+EXPLICIT_METHODS = ("RK45", "RK23")
+#: Explicit methods take steps no longer than their stability limit: refuse runs that would
+#: need more than this many (`_explicit_steps`; about 10 s; the widget needs about 1000).
+MAX_EXPLICIT_STEPS = 20_000
+EPS = positive(at_most=1.0, why="the squared width of the initial tumour: at most the domain")
+#: Smoothing width of the random matrix: above half the domain the filtered noise is flat
+#: to rounding and cannot be rescaled to its contrast.
+CORRELATION = positive(at_most=0.5, why="above half the domain the smoothed noise is flat")
+TOTAL = nonnegative(at_most=1e12, why="a total of densities of order 1 over the domain")
+LEVEL = interval(0.0, 1e6, open_low=True, why=DENSITY.why)
+OUTPUT_INDEX = count(-10_000, 10_000, why="an output-time index (negative ones count from "
+                     "the end); runs hold at most 10000 output times")
+FIELDS = ("cells", "matrix", "enzyme")
+
+
+def _one_grid(initial) -> bool:
+    n0 = initial[0]
+    square = n0.ndim == 1 or (n0.ndim == 2 and n0.shape[0] == n0.shape[1])
+    return square and n0.shape[0] >= 4 and all(a.shape == n0.shape for a in initial[1:])
+
+
+def _increasing(times) -> bool:
+    return times.size >= 2 and bool(np.all(np.diff(times) > 0))
+
+
+def _explicit_steps(initial, times, cell_diffusion, haptotaxis, degradation, enzyme_diffusion,
+                    enzyme_production, enzyme_decay, mmp_inhibition) -> float:
+    """Estimated steps of an explicit method: the span over its stability limit. The fastest
+    rates are diffusion (4 d / h^2 per axis), haptotactic drift (2 gamma max f / h^2 per
+    axis), enzyme decay (beta) and matrix degradation (eta_eff m, with m grown by alpha n
+    over the span); the stability region reaches about 2.5 along the negative real axis."""
+    n0, f0, m0 = initial
+    h = 1.0 / n0.shape[0]
+    span = times[-1] - times[0]
+    transport = n0.ndim * (4.0 * max(cell_diffusion, enzyme_diffusion)
+                           + 2.0 * haptotaxis * f0.max()) / h**2
+    enzyme = m0.max() + enzyme_production * n0.max() * span
+    rate = transport + enzyme_decay + degradation * (1.0 - mmp_inhibition) * enzyme
+    return span * rate / 2.5
+
+
+GRID_RELATION = Relation("initial", _one_grid,
+                         "must be (n0, f0, m0) of one shape: 1-D, or square 2-D, with at least 4 "
+                         "cells along each axis")
+TIMES_RELATION = Relation("times", _increasing, "must hold at least two increasing values")
+EXPLICIT_RELATION = Relation(
+    "method", lambda method, initial, times, cell_diffusion, haptotaxis, degradation,
+    enzyme_diffusion, enzyme_production, enzyme_decay, mmp_inhibition:
+    method not in EXPLICIT_METHODS or _explicit_steps(
+        initial, times, cell_diffusion, haptotaxis, degradation, enzyme_diffusion,
+        enzyme_production, enzyme_decay, mmp_inhibition) <= MAX_EXPLICIT_STEPS,
+    f"is explicit and would need more than {MAX_EXPLICIT_STEPS} steps here (use BDF)")
+
+#: Grid of the chapter's 1-D panel (cells on [0, 1]) and the times it reports. On 64 cells
+#: the invasion depth is within 0.003 of a 400-cell reference (see the tests), and
+#: diffusion is only mildly stiff (d_n / h^2 ~ 4), so the explicit RK45 takes fewer, cheaper
+#: steps than BDF, whose Newton iterations stall on the limiter's kinks at strong haptotaxis.
 WIDGET_CELLS = 64
-WIDGET_TIMES = np.linspace(0.0, 10.0, 21)
-WIDGET_METHOD = "RK45"
-
-
-def default(name: str) -> float:
-    return PARAMETERS[name].value
+WIDGET_TIMES = read_only(np.linspace(0.0, 10.0, 21))
+PANEL_METHOD = "RK45"
+#: The live widget reruns the same grid with RK23 at looser tolerances: about half the
+#: right-hand sides of the panel's RK45 at the slowest slider corner, and invasion depths
+#: within 1e-3 of the panel's (see the tests).
+WIDGET_METHOD = "RK23"
+WIDGET_RTOL = 1e-3
+WIDGET_ATOL = 1e-6
+#: Output times of invade_1d and invade_2d unless given: 11 over the recorded end time.
+OUTPUT_TIMES = read_only(np.linspace(0.0, PARAMETERS.default("end_time"), 11))
 
 
 def _rates(cell_diffusion, haptotaxis, degradation, enzyme_diffusion, enzyme_production,
-           enzyme_decay, mmp_inhibition):
-    """Validated rates, with the inhibitor folded into the effective degradation rate."""
-    values = with_defaults(
-        PARAMETERS, cell_diffusion=cell_diffusion, haptotaxis=haptotaxis,
-        degradation=degradation, enzyme_diffusion=enzyme_diffusion,
-        enzyme_production=enzyme_production, enzyme_decay=enzyme_decay,
-        mmp_inhibition=mmp_inhibition)
-    rates = {k: check_nonnegative(k, v) for k, v in values.items()}
-    if rates["mmp_inhibition"] > 1.0:
-        raise ValueError(f"mmp_inhibition must lie in [0, 1], got {mmp_inhibition!r}")
-    rates["effective_degradation"] = rates["degradation"] * (1.0 - rates["mmp_inhibition"])
-    return rates
+           enzyme_decay, mmp_inhibition) -> dict:
+    """The rates of the right-hand side, with the inhibitor folded into the effective
+    degradation rate."""
+    return dict(cell_diffusion=cell_diffusion, haptotaxis=haptotaxis, degradation=degradation,
+                enzyme_diffusion=enzyme_diffusion, enzyme_production=enzyme_production,
+                enzyme_decay=enzyme_decay, mmp_inhibition=mmp_inhibition,
+                effective_degradation=degradation * (1.0 - mmp_inhibition))
 
 
 # --- finite-volume operators ----------------------------------------------------------------
@@ -163,7 +281,7 @@ def _van_leer_slope(n):
     left = n[..., 1:-1] - n[..., :-2]
     right = n[..., 2:] - n[..., 1:-1]
     product = left * right
-    slope = np.zeros_like(n)
+    slope = np.zeros(n.shape)
     # where product > 0 the two differences share a sign, so left + right is not zero
     np.divide(2.0 * product, left + right, out=slope[..., 1:-1], where=product > 0)
     return slope
@@ -184,35 +302,35 @@ def _cell_flux_divergence(n, f, h, cell_diffusion, haptotaxis):
     with van Leer limiting, then the difference of face fluxes (which telescopes, so the
     discrete total of n is conserved exactly).
     """
-    change = np.zeros_like(n)
+    change = np.zeros(n.shape)
     for axis in range(n.ndim):
-        nn = np.swapaxes(n, axis, -1)
-        ff = np.swapaxes(f, axis, -1)
+        nn = n.swapaxes(axis, -1)
+        ff = f.swapaxes(axis, -1)
         slope = _van_leer_slope(nn)
         velocity = haptotaxis / h * (ff[..., 1:] - ff[..., :-1])   # at interior faces
         upwind = np.where(velocity > 0, nn[..., :-1] + 0.5 * slope[..., :-1],
                           nn[..., 1:] - 0.5 * slope[..., 1:])
         flux = velocity * upwind - cell_diffusion / h * (nn[..., 1:] - nn[..., :-1])
-        change += np.swapaxes(_face_divergence(flux, h), axis, -1)
+        change += _face_divergence(flux, h).swapaxes(axis, -1)
     return change
 
 
 def _diffusion(m, h, diffusivity):
     """d lap(m) with zero flux at the walls (finite volumes, conservative)."""
-    change = np.zeros_like(m)
+    change = np.zeros(m.shape)
     for axis in range(m.ndim):
-        mm = np.swapaxes(m, axis, -1)
+        mm = m.swapaxes(axis, -1)
         flux = -diffusivity / h * (mm[..., 1:] - mm[..., :-1])
-        change += np.swapaxes(_face_divergence(flux, h), axis, -1)
+        change += _face_divergence(flux, h).swapaxes(axis, -1)
     return change
 
 
-def invasion_rhs(t, state, shape, h, rates):
+def _invasion_rhs(t, state, shape, h, rates):
     """Right-hand side of the method-of-lines ODEs; state = [n, f, m], each raveled.
 
     Autonomous: `t` is accepted for solve_ivp and not used.
     """
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     n = state[:size].reshape(shape)
     f = state[size:2 * size].reshape(shape)
     m = state[2 * size:].reshape(shape)
@@ -239,7 +357,7 @@ def _axis_neighbours(shape, reach):
 
 
 @lru_cache(maxsize=16)
-def jacobian_sparsity(shape):
+def _jacobian_sparsity(shape):
     """Sparsity pattern of d(rhs)/d(state) for the grid `shape` (1-D or 2-D).
 
     n couples to n two cells away (the limited reconstruction) and to f one cell away
@@ -259,11 +377,9 @@ def jacobian_sparsity(shape):
 # --- initial conditions and the solver --------------------------------------------------------
 
 
-def cell_centres(n_cells):
+@checked(PARAMETERS, n_cells=CELLS_1D)
+def cell_centres(n_cells: int) -> np.ndarray:
     """Cell centres of a uniform grid of n_cells on [0, 1]."""
-    if int(n_cells) != n_cells or n_cells < 4:
-        raise ValueError(f"n_cells must be an integer >= 4, got {n_cells!r}")
-    n_cells = int(n_cells)
     return (np.arange(n_cells) + 0.5) / n_cells
 
 
@@ -275,15 +391,14 @@ def _cell_average_gaussian(edges, eps):
     return np.diff(integral) / np.diff(edges)
 
 
-def initial_state_1d(n_cells, eps=INITIAL_WIDTH_EPS):
-    """Anderson et al. (2000) 1-D initial data, as cell averages on [0, 1].
+@checked(PARAMETERS, n_cells=CELLS_1D, eps=EPS)
+def initial_state_1d(n_cells: int, eps: float = INITIAL_WIDTH_EPS) -> tuple:
+    """Anderson et al. (2000) 1-D initial data, as cell averages on [0, 1]: (n0, f0, m0).
 
     Cell averages (not point values) make the initial total of n exact on every grid, so
     grids of different resolution start from the same tumour.
     """
-    x = cell_centres(n_cells)
-    eps = check_positive("eps", eps)
-    n0 = _cell_average_gaussian(np.linspace(0.0, 1.0, x.size + 1), eps)
+    n0 = _cell_average_gaussian(np.linspace(0.0, 1.0, n_cells + 1), eps)
     return n0, 1.0 - INITIAL_MATRIX_DEFICIT * n0, INITIAL_ENZYME_RATIO * n0
 
 
@@ -300,15 +415,17 @@ class Invasion:
     n_rhs: int = 0          # right-hand-side evaluations, for cost reports
 
     @property
-    def h(self):
+    def h(self) -> float:
         return float(self.x[1] - self.x[0])
 
-    def total(self, field):
+    @checked(PARAMETERS, field=one_of(*FIELDS))
+    def total(self, field: str) -> np.ndarray:
         """Discrete integral over the domain of 'cells', 'matrix' or 'enzyme' at each time."""
         data = getattr(self, field)
         return data.reshape(len(self.times), -1).sum(axis=1) * self.h ** (data.ndim - 1)
 
-    def invasion_depth(self, leading_fraction=LEADING_FRACTION):
+    @checked(PARAMETERS, leading_fraction=interval(0.0, 1.0, open_low=True, open_high=True))
+    def invasion_depth(self, leading_fraction: float = LEADING_FRACTION) -> np.ndarray:
         """Depth reached by the most invasive cells, at each output time.
 
         1-D: the point x beyond which a fraction `leading_fraction` of all tumour cells
@@ -316,9 +433,7 @@ class Invasion:
         that fraction lies. Read from the cumulative distribution, interpolated linearly,
         so it moves smoothly with time, grid and parameters.
         """
-        q = check_finite("leading_fraction", leading_fraction)
-        if not 0.0 < q < 1.0:
-            raise ValueError(f"leading_fraction must lie in (0, 1), got {leading_fraction!r}")
+        q = leading_fraction
         if self.cells.ndim == 2:
             distance = self.x
             weights = self.cells
@@ -336,7 +451,8 @@ class Invasion:
             depths.append(np.interp((1.0 - q) * w.sum(), cumulative, distance))
         return np.array(depths)
 
-    def degradation_front(self, level=0.5):
+    @checked(PARAMETERS, level=LEVEL)
+    def degradation_front(self, level: float = 0.5) -> np.ndarray:
         """1-D: furthest x where the matrix has fallen to `level` or below (0 if nowhere).
 
         The crossing is interpolated linearly between cell centres, so the front moves
@@ -344,7 +460,6 @@ class Invasion:
         """
         if self.cells.ndim != 2:
             raise ValueError("the degradation front is read from 1-D solutions only (cells.ndim)")
-        level = check_positive("level", level)
         fronts = []
         for f in self.matrix:
             below = np.flatnonzero(f <= level)
@@ -359,15 +474,16 @@ class Invasion:
             fronts.append(float(self.x[i] + (level - f[i]) / (f[i + 1] - f[i]) * self.h))
         return np.array(fronts)
 
-    def clusters(self, index=-1, prominence=CLUSTER_PROMINENCE):
-        """1-D: positions of the peaks of n that stand out by at least `prominence`.
+    @checked(PARAMETERS, index=OUTPUT_INDEX, prominence=LEVEL)
+    def clusters(self, index: int = -1, prominence: float = CLUSTER_PROMINENCE) -> np.ndarray:
+        """1-D: positions of the peaks of n at output `index` that stand out by at least
+        `prominence`.
 
         A second peak ahead of the one at the origin is a cluster of cells that has
         split from the main body of the tumour.
         """
         if self.cells.ndim != 2:
             raise ValueError("clusters are read from 1-D solutions only (cells.ndim)")
-        prominence = check_positive("prominence", prominence)
         return self.x[_prominent_peaks(self.cells[index], prominence)]
 
 
@@ -397,7 +513,7 @@ def _prominent_peaks(values, prominence):
     return np.array(peaks, dtype=int)
 
 
-class SparseBDF(BDF):
+class _SparseBDF(BDF):
     """scipy's BDF, with the sparse LU ordered by minimum degree on A^T + A.
 
     The Newton matrices here are structurally symmetric grid stencils; SuperLU's default
@@ -414,39 +530,34 @@ class SparseBDF(BDF):
             self.lu = lu
 
 
-def solve_invasion(initial, times, *, cell_diffusion=None, haptotaxis=None, degradation=None,
-                   enzyme_diffusion=None, enzyme_production=None, enzyme_decay=None,
-                   mmp_inhibition=None, method="BDF", rtol=RTOL, atol=ATOL):
+@checked(PARAMETERS, GRID_RELATION, TIMES_RELATION, EXPLICIT_RELATION, initial=INITIAL,
+         times=TIMES, method=one_of(*METHODS), rtol=RTOL_RANGE, atol=ATOL_RANGE)
+def solve_invasion(initial: tuple, times: ArrayLike, *,
+                   cell_diffusion: float | None = None, haptotaxis: float | None = None,
+                   degradation: float | None = None, enzyme_diffusion: float | None = None,
+                   enzyme_production: float | None = None,
+                   enzyme_decay: float | None = None, mmp_inhibition: float | None = None,
+                   method: str = "BDF", rtol: float = RTOL, atol: float = ATOL) -> Invasion:
     """Integrate the model from `initial` = (n0, f0, m0) on [0, 1]^d, output at `times`.
 
     The grid is read from the shape of n0 (1-D: (N,), 2-D: (N, N)). Implicit methods get
-    the Jacobian's sparsity pattern, so each Jacobian costs a few right-hand sides.
+    the Jacobian's sparsity pattern, so each Jacobian costs a few right-hand sides. The
+    semi-discrete system keeps every density non-negative; the integrator may leave them
+    below zero by round-off of the order of `atol`.
     """
     rates = _rates(cell_diffusion, haptotaxis, degradation, enzyme_diffusion,
                    enzyme_production, enzyme_decay, mmp_inhibition)
-    n0, f0, m0 = (check_array(name, a) for name, a in zip(("n0", "f0", "m0"), initial))
-    if n0.ndim not in (1, 2) or (n0.ndim == 2 and n0.shape[0] != n0.shape[1]):
-        raise ValueError(f"n0 must be a 1-D array or a square 2-D array, got shape {n0.shape}")
-    if f0.shape != n0.shape or m0.shape != n0.shape:
-        raise ValueError("f0 and m0 must have the shape of n0")
-    for name, a in (("n0", n0), ("f0", f0), ("m0", m0)):
-        if np.any(a < 0):
-            raise ValueError(f"{name} must be non-negative")
-    times = check_array("times", times, ndim=1)
-    if times.size < 2 or np.any(np.diff(times) <= 0) or times[0] < 0:
-        raise ValueError("times must be increasing, non-negative and hold at least two values")
-    if method not in ("BDF", "Radau", "RK45", "LSODA"):
-        raise ValueError(f"method must be BDF, Radau, RK45 or LSODA, got {method!r}")
-    solver = SparseBDF if method == "BDF" else method
+    n0, f0, m0 = initial
+    solver = _SparseBDF if method == "BDF" else method
 
     shape = n0.shape
-    x = cell_centres(shape[0])
+    x = cell_centres.__wrapped__(shape[0])
     h = 1.0 / shape[0]
     options = {}
     if method in ("BDF", "Radau"):
-        options["jac_sparsity"] = jacobian_sparsity(shape)
+        options["jac_sparsity"] = _jacobian_sparsity(shape)
     solution = solve_ivp(
-        invasion_rhs, (float(times[0]), float(times[-1])),
+        _invasion_rhs, (float(times[0]), float(times[-1])),
         np.concatenate([n0.ravel(), f0.ravel(), m0.ravel()]),
         method=solver, t_eval=times, args=(shape, h, rates), rtol=rtol, atol=atol, **options,
     )
@@ -456,40 +567,42 @@ def solve_invasion(initial, times, *, cell_diffusion=None, haptotaxis=None, degr
     return Invasion(times, x, fields[:, 0], fields[:, 1], fields[:, 2], rates, solution.nfev)
 
 
-def invade_1d(n_cells=400, times=None, **rates):
-    """The published 1-D experiment on a grid of n_cells, outputs at `times`."""
-    times = np.linspace(0.0, default("end_time"), 11) if times is None else times
-    return solve_invasion(initial_state_1d(n_cells), times, **rates)
+@checked(PARAMETERS, TIMES_RELATION, n_cells=CELLS_1D, times=TIMES)
+def invade_1d(n_cells: int = 400, times: ArrayLike = OUTPUT_TIMES, *,
+              cell_diffusion: float | None = None, haptotaxis: float | None = None,
+              degradation: float | None = None, enzyme_diffusion: float | None = None,
+              enzyme_production: float | None = None, enzyme_decay: float | None = None,
+              mmp_inhibition: float | None = None) -> Invasion:
+    """The published 1-D experiment on a grid of n_cells, outputs at `times` (BDF)."""
+    return solve_invasion(initial_state_1d(n_cells), times, cell_diffusion=cell_diffusion,
+                          haptotaxis=haptotaxis, degradation=degradation,
+                          enzyme_diffusion=enzyme_diffusion, enzyme_production=enzyme_production,
+                          enzyme_decay=enzyme_decay, mmp_inhibition=mmp_inhibition)
 
 
-def enzyme_total_exact(times, enzyme_total0, cell_total, enzyme_production, enzyme_decay):
+@checked(PARAMETERS, times=TIMES, enzyme_total0=TOTAL, cell_total=TOTAL)
+def enzyme_total_exact(times: ArrayLike, enzyme_total0: float, cell_total: float,
+                       enzyme_production: float | None, enzyme_decay: float | None) -> np.ndarray:
     """Exact total enzyme: M(t) = M0 e^(-beta t) + alpha M_n (1 - e^(-beta t)) / beta."""
-    times = check_array("times", times)
-    alpha = check_nonnegative("enzyme_production", enzyme_production)
-    beta = check_nonnegative("enzyme_decay", enzyme_decay)
+    alpha, beta = enzyme_production, enzyme_decay
     if beta == 0.0:
         return enzyme_total0 + alpha * cell_total * times
     decay = np.exp(-beta * times)
-    return enzyme_total0 * decay + alpha * cell_total * (1.0 - decay) / beta
+    return enzyme_total0 * decay - alpha * cell_total * np.expm1(-beta * times) / beta
 
 
 # --- 2-D --------------------------------------------------------------------------------------
 
 
-def heterogeneous_matrix(n_cells, seed=0, contrast=0.8, correlation=0.05):
+@checked(PARAMETERS, n_cells=CELLS_2D, seed=SEED, contrast=FRACTION, correlation=CORRELATION)
+def heterogeneous_matrix(n_cells: int, seed: int = 0, contrast: float = 0.8,
+                         correlation: float = 0.05) -> np.ndarray:
     """A random, spatially correlated ECM on [0, 1]^2 with mean 1 - contrast/2.
 
     Tissue matrix is not uniform. We smooth seeded white noise with a Gaussian of width
     `correlation` (periodic FFT filter), rescale it to [1 - contrast, 1]. An assumption
     for the 2-D pattern, not the published matrix.
     """
-    if int(n_cells) != n_cells or n_cells < 4:
-        raise ValueError(f"n_cells must be an integer >= 4, got {n_cells!r}")
-    n_cells = int(n_cells)
-    contrast = check_finite("contrast", contrast)
-    if not 0.0 <= contrast <= 1.0:
-        raise ValueError("contrast must lie in [0, 1]")
-    correlation = check_positive("correlation", correlation)
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((n_cells, n_cells))
     k = np.fft.fftfreq(n_cells, d=1.0 / n_cells)
@@ -499,43 +612,67 @@ def heterogeneous_matrix(n_cells, seed=0, contrast=0.8, correlation=0.05):
     return 1.0 - contrast + contrast * smooth
 
 
-def initial_state_2d(n_cells, seed=0, eps=INITIAL_WIDTH_EPS, contrast=0.8):
+@checked(PARAMETERS, n_cells=CELLS_2D, seed=SEED, eps=EPS, contrast=FRACTION)
+def initial_state_2d(n_cells: int, seed: int = 0, eps: float = INITIAL_WIDTH_EPS,
+                     contrast: float = 0.8) -> tuple:
     """A tumour at the centre of [0, 1]^2 (n0 = exp(-r^2/eps)) in a heterogeneous matrix.
 
     f0 = (heterogeneous matrix) (1 - 0.5 n0), m0 = 0.5 n0: the 1-D set-up made radial.
     """
     x = cell_centres(n_cells)
-    eps = check_positive("eps", eps)
     xx, yy = np.meshgrid(x, x, indexing="xy")
     n0 = np.exp(-((xx - 0.5) ** 2 + (yy - 0.5) ** 2) / eps)
     f0 = heterogeneous_matrix(n_cells, seed=seed, contrast=contrast) * (1.0 - INITIAL_MATRIX_DEFICIT * n0)
     return n0, f0, INITIAL_ENZYME_RATIO * n0
 
 
-def invade_2d(n_cells=40, times=None, seed=0, contrast=0.8, rtol=FAST_RTOL, atol=FAST_ATOL,
-              **rates):
+@checked(PARAMETERS, TIMES_RELATION, n_cells=CELLS_2D, times=TIMES, seed=SEED,
+         contrast=FRACTION, rtol=RTOL_RANGE, atol=ATOL_RANGE)
+def invade_2d(n_cells: int = 40, times: ArrayLike = OUTPUT_TIMES, seed: int = 0,
+              contrast: float = 0.8, rtol: float = FAST_RTOL, atol: float = FAST_ATOL, *,
+              cell_diffusion: float | None = None, haptotaxis: float | None = None,
+              degradation: float | None = None, enzyme_diffusion: float | None = None,
+              enzyme_production: float | None = None, enzyme_decay: float | None = None,
+              mmp_inhibition: float | None = None) -> Invasion:
     """The 2-D experiment: a central tumour invading a heterogeneous matrix (BDF, sparse)."""
-    times = np.linspace(0.0, default("end_time"), 11) if times is None else times
     return solve_invasion(initial_state_2d(n_cells, seed=seed, contrast=contrast), times,
-                          rtol=rtol, atol=atol, **rates)
+                          cell_diffusion=cell_diffusion, haptotaxis=haptotaxis,
+                          degradation=degradation, enzyme_diffusion=enzyme_diffusion,
+                          enzyme_production=enzyme_production, enzyme_decay=enzyme_decay,
+                          mmp_inhibition=mmp_inhibition, rtol=rtol, atol=atol)
 
 
-# --- the live panel ---------------------------------------------------------------------------
-
-
-def invasion_panel(enzyme_production=None, haptotaxis=None, mmp_inhibition=None):
-    """The chapter's widget model: the 1-D invasion on the coarse WIDGET_CELLS grid."""
-    return solve_invasion(_widget_initial_state(), WIDGET_TIMES,
-                          enzyme_production=enzyme_production, haptotaxis=haptotaxis,
-                          mmp_inhibition=mmp_inhibition, method=WIDGET_METHOD,
-                          rtol=FAST_RTOL, atol=FAST_ATOL)
+# --- the 1-D panel and the live widget ----------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
 def _widget_initial_state():
-    return initial_state_1d(WIDGET_CELLS)
+    return tuple(read_only(a) for a in initial_state_1d(WIDGET_CELLS))
+
+
+@checked(PARAMETERS)
+def invasion_panel(enzyme_production: float | None = None, haptotaxis: float | None = None,
+                   mmp_inhibition: float | None = None) -> Invasion:
+    """The chapter's 1-D panel: the invasion on the coarse WIDGET_CELLS grid (RK45, rtol
+    FAST_RTOL). Chapters 8, 10 and 11 read their numbers from it."""
+    return solve_invasion(_widget_initial_state(), WIDGET_TIMES,
+                          enzyme_production=enzyme_production, haptotaxis=haptotaxis,
+                          mmp_inhibition=mmp_inhibition, method=PANEL_METHOD,
+                          rtol=FAST_RTOL, atol=FAST_ATOL)
+
+
+@checked(PARAMETERS)
+def live_invasion(enzyme_production: float | None = None, haptotaxis: float | None = None,
+                  mmp_inhibition: float | None = None) -> Invasion:
+    """The widget's model: `invasion_panel` on the same grid, integrated by RK23 at looser
+    tolerances (WIDGET_RTOL, WIDGET_ATOL), so that every slider setting answers in well
+    under 100 ms; its invasion depths stay within 1e-3 of the panel's."""
+    return solve_invasion(_widget_initial_state(), WIDGET_TIMES,
+                          enzyme_production=enzyme_production, haptotaxis=haptotaxis,
+                          mmp_inhibition=mmp_inhibition, method=WIDGET_METHOD,
+                          rtol=WIDGET_RTOL, atol=WIDGET_ATOL)
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
-WIDGET_MODEL = invasion_panel
+WIDGET_MODEL = live_invasion
 WIDGET_CONTROLS = ("enzyme_production", "haptotaxis", "mmp_inhibition")

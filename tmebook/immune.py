@@ -34,13 +34,40 @@ points and refining with brentq. Stability from the eigenvalues of the Jacobian.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from .parameters import Parameter, check_finite, check_nonnegative, check_positive
+from .parameters import (
+    REAL,
+    Array,
+    Instance,
+    Parameter,
+    ParameterSet,
+    Relation,
+    Values,
+    checked,
+    count,
+    interval,
+    one_of,
+    positive,
+    subset_of,
+)
+
+__all__ = [
+    "DIMENSIONAL_PUBLISHED", "NONDIMENSIONAL_PUBLISHED", "MU_ONLY_DORMANT_PUBLISHED",
+    "SCALE_CELLS", "PARAMETERS", "CHANNELS", "RTOL", "ATOL", "PORTRAIT_Y", "FOLLOW_UP_DAYS",
+    "nondimensional", "days_per_unit_time", "Model", "rhs", "jacobian", "x_nullcline",
+    "y_nullcline", "equilibrium_cubic", "Equilibrium", "equilibria", "cubic_discriminant",
+    "saddle_node", "Trajectory", "simulate", "final_state", "oscillation_period",
+    "unstable_manifold_end", "heteroclinic_threshold", "separatrix", "escape_thresholds",
+    "PhasePortrait", "phase_portrait", "WIDGET_MODEL", "WIDGET_CONTROLS",
+]
 
 # --- published numbers --------------------------------------------------------------------
 
@@ -68,64 +95,127 @@ NONDIMENSIONAL_PUBLISHED = {
 MU_ONLY_DORMANT_PUBLISHED = 0.0021
 SCALE_CELLS = 1.0e6  # E0 = T0, Kuznetsov et al. 1994, Section 4
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        Parameter("sigma", r"\sigma", NONDIMENSIONAL_PUBLISHED["sigma"], "dimensionless",
-                  "constant supply of effector cells, s/(n E₀ T₀)", "kuznetsov1994",
-                  "Section 4 (s = 1.3 × 10⁴ cells/day, Section 3)"),
-        Parameter("rho", r"\rho", NONDIMENSIONAL_PUBLISHED["rho"], "dimensionless",
-                  "maximal tumour-driven recruitment of effectors, p/(n T₀)", "kuznetsov1994",
-                  "Section 4 (p = 0.1245 /day, Section 3)"),
-        Parameter("eta", r"\eta", NONDIMENSIONAL_PUBLISHED["eta"], "dimensionless",
-                  "tumour size of half-maximal recruitment, g/T₀", "kuznetsov1994",
-                  "Section 4 (g = 2.019 × 10⁷ cells, Section 3)"),
-        Parameter("mu", r"\mu", NONDIMENSIONAL_PUBLISHED["mu"], "dimensionless",
-                  "effector inactivation per tumour contact relative to killing, m/n",
-                  "kuznetsov1994", "Section 4 (m = 3.422 × 10⁻¹⁰ /(cell day), Section 3)"),
-        Parameter("delta", r"\delta", NONDIMENSIONAL_PUBLISHED["delta"], "dimensionless",
-                  "effector death rate, d/(n T₀)", "kuznetsov1994",
-                  "Section 4 (d = 0.0412 /day, Section 3)"),
-        Parameter("alpha", r"\alpha", NONDIMENSIONAL_PUBLISHED["alpha"], "dimensionless",
-                  "tumour growth rate, a/(n T₀)", "kuznetsov1994",
-                  "Section 4 (a = 0.18 /day, Section 3)"),
-        Parameter("beta", r"\beta", NONDIMENSIONAL_PUBLISHED["beta"], "dimensionless",
-                  "inverse carrying capacity of the tumour, b T₀", "kuznetsov1994",
-                  "Section 4 (b = 2 × 10⁻⁹ /cell, Section 3)"),
-        Parameter("kill_rate", r"n", DIMENSIONAL_PUBLISHED["n"][0], "1/(cell day)",
-                  "tumour-cell killing per effector contact; sets the time unit 1/(n T₀)",
-                  "kuznetsov1994", "Section 3; time scale of Section 4"),
-        Parameter("cell_scale", r"E_0 = T_0", SCALE_CELLS, "cells",
-                  "cell number of one unit of x or y", "kuznetsov1994", "Section 4"),
-        Parameter("suppression", r"S", 0.0, "dimensionless",
-                  "immunosuppression by TAMs and Tregs: fraction removed from effector "
-                  "recruitment and killing", None,
-                  "our extension; 0 is the published model, the slider reaches past the "
-                  "loss of the dormant state (at about 0.41)", low=0.0, high=0.6),
-        Parameter("log10_initial_tumour", r"\log_{10} T(0)", 6.0, "log₁₀ cells",
-                  "initial tumour size (effectors start at their tumour-free level s/d)",
-                  None, "one million cells, a small palpable lymphoma in the mouse spleen; "
-                  "the slider spans 10³ to 5 × 10⁸ cells (the carrying capacity 1/b)",
-                  low=3.0, high=8.7),
-    ]
-}
+#: The seven dimensionless groups: the estimates lie between 0.002 and 20. Bounded away
+#: from 0 and infinity so that the tumour-free state sigma/delta, the carrying capacity
+#: 1/beta and the integrations stay finite.
+GROUP = interval(1e-6, 1e3, why="a dimensionless group (the estimates lie between 0.002 and "
+                 "20); the bounds keep sigma/delta, 1/beta and the integrations finite")
+#: Killing per contact n (the estimate is 1.1e-7 /(cell day)); bounded so that the time
+#: unit 1/(n T0) stays finite.
+KILL_RATE = interval(1e-20, 1.0, why="the estimate is 1.1e-7; the bounds keep the time "
+                     "unit 1/(n T0) finite")
+#: Cells in one unit of x or y: from one cell to 10^15 cells (more than a human body).
+CELL_SCALE = interval(1.0, 1e15, why="one cell to 10^15 cells, more than a human body holds")
+CHANNELS = ("recruitment", "killing")
+
+PARAMETERS = ParameterSet([
+    Parameter("sigma", r"\sigma", NONDIMENSIONAL_PUBLISHED["sigma"], "dimensionless",
+              "constant supply of effector cells, s/(n E₀ T₀)", "kuznetsov1994",
+              "Section 4 (s = 1.3 × 10⁴ cells/day, Section 3)", domain=GROUP),
+    Parameter("rho", r"\rho", NONDIMENSIONAL_PUBLISHED["rho"], "dimensionless",
+              "maximal tumour-driven recruitment of effectors, p/(n T₀)", "kuznetsov1994",
+              "Section 4 (p = 0.1245 /day, Section 3)", domain=GROUP),
+    Parameter("eta", r"\eta", NONDIMENSIONAL_PUBLISHED["eta"], "dimensionless",
+              "tumour size of half-maximal recruitment, g/T₀", "kuznetsov1994",
+              "Section 4 (g = 2.019 × 10⁷ cells, Section 3)", domain=GROUP),
+    Parameter("mu", r"\mu", NONDIMENSIONAL_PUBLISHED["mu"], "dimensionless",
+              "effector inactivation per tumour contact relative to killing, m/n",
+              "kuznetsov1994", "Section 4 (m = 3.422 × 10⁻¹⁰ /(cell day), Section 3)",
+              domain=GROUP),
+    Parameter("delta", r"\delta", NONDIMENSIONAL_PUBLISHED["delta"], "dimensionless",
+              "effector death rate, d/(n T₀)", "kuznetsov1994",
+              "Section 4 (d = 0.0412 /day, Section 3)", domain=GROUP),
+    Parameter("alpha", r"\alpha", NONDIMENSIONAL_PUBLISHED["alpha"], "dimensionless",
+              "tumour growth rate, a/(n T₀)", "kuznetsov1994",
+              "Section 4 (a = 0.18 /day, Section 3)", domain=GROUP),
+    Parameter("beta", r"\beta", NONDIMENSIONAL_PUBLISHED["beta"], "dimensionless",
+              "inverse carrying capacity of the tumour, b T₀", "kuznetsov1994",
+              "Section 4 (b = 2 × 10⁻⁹ /cell, Section 3)", domain=GROUP),
+    Parameter("kill_rate", r"n", DIMENSIONAL_PUBLISHED["n"][0], "1/(cell day)",
+              "tumour-cell killing per effector contact; sets the time unit 1/(n T₀)",
+              "kuznetsov1994", "Section 3; time scale of Section 4", domain=KILL_RATE),
+    Parameter("cell_scale", r"E_0 = T_0", SCALE_CELLS, "cells",
+              "cell number of one unit of x or y", "kuznetsov1994", "Section 4",
+              domain=CELL_SCALE),
+    Parameter("suppression", r"S", 0.0, "dimensionless",
+              "immunosuppression by TAMs and Tregs: fraction removed from effector "
+              "recruitment and killing", None,
+              "our extension; 0 is the published model, the slider reaches past the "
+              "loss of the dormant state (at about 0.40)", low=0.0, high=0.6,
+              domain=interval(0.0, 1.0, open_high=True)),
+    Parameter("channels", r"\mathrm{channels}", CHANNELS, "—",
+              "which effector functions the suppression S acts on", None,
+              "our extension; both by default, one alone to see which one matters",
+              domain=subset_of(*CHANNELS)),
+    Parameter("log10_initial_tumour", r"\log_{10} T(0)", 6.0, "log₁₀ cells",
+              "initial tumour size (effectors start at their tumour-free level s/d)",
+              None, "one million cells, a small palpable lymphoma in the mouse spleen; "
+              "the slider spans 10³ to 5 × 10⁸ cells (the carrying capacity 1/b)",
+              low=3.0, high=8.7,
+              domain=interval(0.0, 9.0, why="one cell to 10⁹ cells, twice the carrying "
+                              "capacity 1/b")),
+])
 
 #: Solver tolerances: the phase plane spans 10^-6 to 500 in y, so atol is set well below
 #: the smallest tumour the chapter follows.
 RTOL, ATOL = 1e-8, 1e-12
-CHANNELS = ("recruitment", "killing")
+
+#: Cell densities x, y (units of 10^6 cells): the carrying capacity is 500; 10^6 units
+#: (10^12 cells) is beyond any tumour or effector population and keeps x y finite.
+DENSITY = interval(0.0, 1e6, why="10^12 cells, beyond any tumour or effector population")
+#: Dimensionless follow-up times: 10^4 units of tau are about 250 years, far beyond any
+#: follow-up; the bound keeps every integration short.
+TAU_END = positive(at_most=1e4, why="10^4 units of tau are about 250 years")
+#: Output points of a trajectory.
+N_POINTS = count(2, 100_000, why="output points of one trajectory")
+#: A step off an equilibrium along an eigenvector (relative for the saddle): below 1e-12
+#: it drowns in the solver's absolute tolerance, above 1e-2 it is no longer small.
+STEP = interval(1e-12, 1e-2, why="a small step off the equilibrium: below 1e-12 it drowns in "
+                "atol, above 1e-2 it is not small")
+#: The parameters whose value moves the equilibria (the ones a fold or a connection can be
+#: sought in), and the bracket in which to seek it (each parameter's own domain applies too).
+BIFURCATION_PARAMETERS = ("sigma", "rho", "eta", "mu", "delta", "alpha", "beta", "suppression")
+BRACKET = interval(0.0, 1e3, why="a value of one of the model's parameters (each parameter's "
+                   "own domain applies as well)")
 
 
-def default(name: str) -> float:
-    return PARAMETERS[name].value
+class _Estimates:
+    """Spec of the dimensional estimates: a mapping of s, p, g, m, d, a, b, n to positive
+    numbers (n within KILL_RATE, the others at most 1e20, so every group stays finite).
+    None means the published estimates."""
+
+    domains = {**{key: positive(at_most=1e20, why="keeps the dimensionless groups finite")
+                  for key in DIMENSIONAL_PUBLISHED}, "n": KILL_RATE}
+
+    def check(self, name, value):
+        if value is None:
+            return {key: v[0] for key, v in DIMENSIONAL_PUBLISHED.items()}
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a mapping of {', '.join(self.domains)} to numbers, "
+                            f"got {value!r}")
+        if set(value) != set(self.domains):
+            raise ValueError(f"{name} must give exactly {', '.join(self.domains)}, "
+                             f"got {sorted(map(str, value))}")
+        return {key: domain.check(f"{name}[{key!r}]", value[key])
+                for key, domain in self.domains.items()}
+
+    def example(self):
+        return {key: v[0] for key, v in DIMENSIONAL_PUBLISHED.items()}
+
+    def bad_values(self) -> list:
+        published = self.example()
+        return ["abc", 1.0, {"s": 1.0}, {**published, "n": -1.0}, {**published, "s": float("nan")},
+                {**published, "a": 1e300}]
 
 
-def nondimensional(dimensional=None, scale=SCALE_CELLS) -> dict:
-    """The seven dimensionless groups of Section 4 from the dimensional estimates."""
-    dim = {k: v[0] for k, v in DIMENSIONAL_PUBLISHED.items()} if dimensional is None else dict(dimensional)
-    for key in DIMENSIONAL_PUBLISHED:
-        check_positive(key, dim[key])
-    scale = check_positive("scale", scale)
+ESTIMATES = _Estimates()
+
+
+@checked(PARAMETERS, dimensional=ESTIMATES)
+def nondimensional(dimensional: Mapping | None = None, cell_scale: float | None = None) -> dict:
+    """The seven dimensionless groups of Section 4 from the dimensional estimates (None:
+    the published ones, `DIMENSIONAL_PUBLISHED`)."""
+    dim, scale = dimensional, cell_scale
     n = dim["n"]
     return {
         "sigma": dim["s"] / (n * scale * scale),
@@ -138,38 +228,18 @@ def nondimensional(dimensional=None, scale=SCALE_CELLS) -> dict:
     }
 
 
-def days_per_unit_time(kill_rate=None, scale=SCALE_CELLS) -> float:
+@checked(PARAMETERS)
+def days_per_unit_time(kill_rate: float | None = None, cell_scale: float | None = None) -> float:
     """Days in one unit of the dimensionless time tau = n T0 t."""
-    n = default("kill_rate") if kill_rate is None else check_positive("kill_rate", kill_rate)
-    return 1.0 / (n * check_positive("scale", scale))
+    return 1.0 / (kill_rate * cell_scale)
 
 
 # --- the model ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Model:
-    """The dimensionless parameters and the suppression acting on them."""
-
-    sigma: float = default("sigma")
-    rho: float = default("rho")
-    eta: float = default("eta")
-    mu: float = default("mu")
-    delta: float = default("delta")
-    alpha: float = default("alpha")
-    beta: float = default("beta")
-    suppression: float = 0.0
-    channels: tuple = CHANNELS
-
-    def __post_init__(self):
-        for name in ("sigma", "rho", "eta", "mu", "delta", "alpha", "beta"):
-            check_positive(name, getattr(self, name))
-        s = check_nonnegative("suppression", self.suppression)
-        if s >= 1.0:
-            raise ValueError(f"suppression must be below 1, got {self.suppression!r}")
-        unknown = set(self.channels) - set(CHANNELS)
-        if unknown:
-            raise ValueError(f"channels must be among {CHANNELS}, got {sorted(unknown)}")
+class Model(Values, parameters=PARAMETERS):
+    """The dimensionless parameters and the suppression acting on them, e.g.
+    `Model(suppression=0.3)` or `Model(mu=0.0055)`; `model.replace(mu=...)` for a copy."""
 
     @property
     def recruitment(self) -> float:
@@ -181,23 +251,34 @@ class Model:
         """Factor on the killing term x y: suppressed effectors kill less per contact."""
         return 1.0 - self.suppression if "killing" in self.channels else 1.0
 
-    def with_(self, **changes) -> "Model":
-        return Model(**{**self.__dict__, **changes})
+
+#: A model argument: an instance of Model (the published model by default).
+MODEL = Instance(Model, Model)
+STATE = Array(DENSITY, shape=(2,))
 
 
-def make_model(suppression=0.0, **overrides) -> Model:
-    return Model(suppression=suppression, **overrides)
-
-
-def rhs(tau, state, model: Model):
-    """Right-hand side of the dimensionless system (vectorised over trailing axes)."""
+@checked(PARAMETERS, tau=REAL, state=STATE, model=MODEL)
+def rhs(tau: float, state: ArrayLike, model: Model) -> np.ndarray:
+    """Right-hand side of the dimensionless system at state = (x, y). The system is
+    autonomous: any real tau is accepted (for solve_ivp) and not used."""
     x, y = state[0], state[1]
     dx = model.sigma + model.recruitment * x * y / (model.eta + y) - model.mu * x * y - model.delta * x
     dy = model.alpha * y * (1.0 - model.beta * y) - model.killing * x * y
     return np.array([dx, dy])
 
 
-def jacobian(x, y, model: Model) -> np.ndarray:
+def _solver_rhs(model: Model):
+    """`rhs` for the solvers: no checks per step, and the model's numbers as plain attributes
+    (a Model looks each one up through Values.__getattr__, which costs more than the
+    arithmetic of a step)."""
+    plain = SimpleNamespace(**model.as_dict(), recruitment=model.recruitment,
+                            killing=model.killing)
+    return lambda t, z: rhs.__wrapped__(t, z, plain)
+
+
+@checked(PARAMETERS, x=DENSITY, y=DENSITY, model=MODEL)
+def jacobian(x: float, y: float, model: Model) -> np.ndarray:
+    """The Jacobian matrix of `rhs` at (x, y)."""
     r, k = model.recruitment, model.killing
     return np.array([
         [r * y / (model.eta + y) - model.mu * y - model.delta,
@@ -206,19 +287,30 @@ def jacobian(x, y, model: Model) -> np.ndarray:
     ])
 
 
-def x_nullcline(y, model: Model):
+_jacobian = jacobian.__wrapped__  # equilibria far out (x > 10^6) are still classified
+
+
+TUMOUR_SIZES = Array(DENSITY, scalar_ok=True)
+
+
+@checked(PARAMETERS, y=TUMOUR_SIZES, model=MODEL)
+def x_nullcline(y: ArrayLike, model: Model) -> np.ndarray:
     """Effector level where dx/dtau = 0, for tumour sizes y (NaN where none is positive)."""
-    y = np.asarray(y, dtype=float)
     loss = model.delta + model.mu * y - model.recruitment * y / (model.eta + y)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(loss > 0, model.sigma / loss, np.nan)
 
 
-def y_nullcline(y, model: Model):
+@checked(PARAMETERS, y=TUMOUR_SIZES, model=MODEL)
+def y_nullcline(y: ArrayLike, model: Model) -> np.ndarray:
     """The tumour's non-trivial nullcline x = alpha (1 - beta y) / killing."""
-    return model.alpha * (1.0 - model.beta * np.asarray(y, dtype=float)) / model.killing
+    return model.alpha * (1.0 - model.beta * y) / model.killing
 
 
+_y_nullcline = y_nullcline.__wrapped__
+
+
+@checked(PARAMETERS, model=MODEL)
 def equilibrium_cubic(model: Model) -> np.poly1d:
     """P(y) whose roots in (0, 1/beta) are the tumour sizes of the positive equilibria.
 
@@ -268,33 +360,43 @@ def _positive_roots(cubic: np.poly1d, upper: float) -> list[float]:
     return roots
 
 
-def equilibria(model: Model | None = None) -> list[Equilibrium]:
+@checked(PARAMETERS, model=MODEL)
+def equilibria(model: Model = Model()) -> list[Equilibrium]:
     """Tumour-free state first, then the positive states in order of tumour size.
 
     With three positive states these are Kuznetsov's B (dormant), C (saddle), D (escape);
     the tumour-free state is their A.
     """
-    model = make_model() if model is None else model
     states = [(model.sigma / model.delta, 0.0)]
     for y in _positive_roots(equilibrium_cubic(model), 1.0 / model.beta):
-        states.append((float(y_nullcline(y, model)), float(y)))
-    return [Equilibrium(x, y, np.linalg.eigvals(jacobian(x, y, model))) for x, y in states]
+        states.append((float(_y_nullcline(y, model)), float(y)))
+    return [Equilibrium(x, y, np.linalg.eigvals(_jacobian(x, y, model))) for x, y in states]
 
 
+@checked(PARAMETERS, model=MODEL)
 def cubic_discriminant(model: Model) -> float:
     """Discriminant of the equilibrium cubic: > 0 with three distinct real roots, < 0 with one."""
     a, b, c, d = equilibrium_cubic(model).coeffs
     return float(18 * a * b * c * d - 4 * b**3 * d + b**2 * c**2 - 4 * a * c**3 - 27 * a**2 * d**2)
 
 
-def saddle_node(parameter: str, low: float, high: float, model: Model | None = None) -> float:
+#: The bracket of a fold or connection search: ordered, and inside the parameter's domain.
+BRACKET_RELATIONS = (
+    Relation("low", lambda parameter, low: PARAMETERS[parameter].domain.contains(low),
+             "must lie in the domain of the parameter"),
+    Relation("high", lambda parameter, high: PARAMETERS[parameter].domain.contains(high),
+             "must lie in the domain of the parameter"),
+    Relation("high", lambda low, high: high > low, "must exceed low"),
+)
+
+
+@checked(PARAMETERS, *BRACKET_RELATIONS, parameter=one_of(*BIFURCATION_PARAMETERS),
+         low=BRACKET, high=BRACKET, model=MODEL)
+def saddle_node(parameter: str, low: float, high: float, model: Model = Model()) -> float:
     """Value of `parameter` in (low, high) where two positive equilibria merge (brentq on the
     discriminant, which changes sign exactly there)."""
-    model = make_model() if model is None else model
-    if parameter not in model.__dict__ or parameter == "channels":
-        raise ValueError(f"parameter must be a model parameter, got {parameter!r}")
-    low, high = check_finite("low", low), check_finite("high", high)
-    f = lambda v: cubic_discriminant(model.with_(**{parameter: v}))  # noqa: E731
+    discriminant = cubic_discriminant.__wrapped__
+    f = lambda v: discriminant(model.replace(**{parameter: v}))  # noqa: E731
     if f(low) * f(high) > 0:
         raise ValueError(f"no saddle-node of {parameter} between low={low} and high={high}")
     return brentq(f, low, high, xtol=1e-12)
@@ -322,32 +424,36 @@ class Trajectory:
         return self.y * SCALE_CELLS
 
 
-def simulate(x0, y0, tau_end, model: Model | None = None, n_points=400, backward=False) -> Trajectory:
-    """Integrate from (x0, y0) for a dimensionless time tau_end (LSODA: stiff near y = 0)."""
-    model = make_model() if model is None else model
-    x0 = check_nonnegative("x0", x0)
-    y0 = check_nonnegative("y0", y0)
-    tau_end = check_positive("tau_end", tau_end)
-    if int(n_points) < 2:
-        raise ValueError(f"n_points must be at least 2, got {n_points!r}")
-    sign = -1.0 if backward else 1.0
-    t_eval = sign * np.linspace(0.0, tau_end, int(n_points))
-    sol = solve_ivp(lambda t, z: rhs(t, z, model), (0.0, sign * tau_end), [x0, y0],
+@checked(PARAMETERS, x0=DENSITY, y0=DENSITY, tau_end=TAU_END, model=MODEL, n_points=N_POINTS)
+def simulate(x0: float, y0: float, tau_end: float, model: Model = Model(),
+             n_points: int = 400) -> Trajectory:
+    """Integrate from (x0, y0) for a dimensionless time tau_end (LSODA: stiff near y = 0).
+
+    Near elimination a density may dip below zero by up to the solver's absolute tolerance
+    (ATOL). A start far above the carrying capacity 1/beta of a very stiff model can defeat
+    the solver: that is reported as a RuntimeError, never as NaN.
+    """
+    t_eval = np.linspace(0.0, tau_end, n_points)
+    sol = solve_ivp(_solver_rhs(model), (0.0, tau_end), [x0, y0],
                     method="LSODA", t_eval=t_eval, rtol=RTOL, atol=ATOL)
     if not sol.success:
         raise RuntimeError(f"integration failed: {sol.message}")
-    return Trajectory(np.abs(sol.t), sol.y[0], sol.y[1])
+    if not np.all(np.isfinite(sol.y)):
+        raise RuntimeError("integration failed: the solution left the finite numbers")
+    return Trajectory(sol.t, sol.y[0], sol.y[1])
 
 
-def final_state(x0, y0, model: Model | None = None, tau_end=1500.0) -> Equilibrium:
+@checked(PARAMETERS, x0=DENSITY, y0=DENSITY, model=MODEL, tau_end=TAU_END)
+def final_state(x0: float, y0: float, model: Model = Model(),
+                tau_end: float = 1500.0) -> Equilibrium:
     """The equilibrium a long integration from (x0, y0) ends nearest to (in log tumour size)."""
-    model = make_model() if model is None else model
-    path = simulate(x0, y0, tau_end, model, n_points=2)
+    path = simulate.__wrapped__(x0, y0, tau_end, model, n_points=2)
     states = equilibria(model)
     end = np.log10(max(path.y[-1], 1e-12))
     return min(states, key=lambda e: abs(np.log10(max(e.y, 1e-12)) - end) + abs(e.x - path.x[-1]))
 
 
+@checked(PARAMETERS, equilibrium=Instance(Equilibrium, lambda: equilibria()[1]))
 def oscillation_period(equilibrium: Equilibrium) -> float:
     """Period (dimensionless time) of the damped oscillation around a focus, 2 pi / Im(lambda)."""
     omega = abs(equilibrium.eigenvalues[0].imag)
@@ -356,32 +462,33 @@ def oscillation_period(equilibrium: Equilibrium) -> float:
     return 2.0 * np.pi / omega
 
 
-def unstable_manifold_end(model: Model | None = None, tau_end=3000.0, step=1e-6) -> float:
+@checked(PARAMETERS, model=MODEL, tau_end=TAU_END, step=STEP)
+def unstable_manifold_end(model: Model = Model(), tau_end: float = 3000.0,
+                          step: float = 1e-6) -> float:
     """Tumour size at which the unstable manifold of the tumour-free state ends.
 
     A naive host (effectors at s/d) seeded with a very small tumour follows this manifold: it
     ends at the dormant state or, past the heteroclinic connection, at the escape state.
     """
-    model = make_model() if model is None else model
     tumour_free = equilibria(model)[0]
     if tumour_free.stable:
         return 0.0
-    values, vectors = np.linalg.eig(jacobian(tumour_free.x, 0.0, model))
+    values, vectors = np.linalg.eig(_jacobian(tumour_free.x, 0.0, model))
     v = np.real(vectors[:, int(np.argmax(values.real))])
     v = v if v[1] > 0 else -v
     start = np.array([tumour_free.x, 0.0]) + step * v / np.linalg.norm(v)
-    return float(simulate(start[0], start[1], tau_end, model, n_points=2).y[-1])
+    return float(simulate.__wrapped__(start[0], start[1], tau_end, model, n_points=2).y[-1])
 
 
+@checked(PARAMETERS, *BRACKET_RELATIONS, parameter=one_of(*BIFURCATION_PARAMETERS),
+         low=BRACKET, high=BRACKET, model=MODEL)
 def heteroclinic_threshold(parameter: str, low: float, high: float,
-                           model: Model | None = None) -> float:
+                           model: Model = Model()) -> float:
     """Value of `parameter` where the unstable manifold of the tumour-free state switches
     from the dormant state to the escape state (brentq on log(y_end / y_saddle))."""
-    model = make_model() if model is None else model
-    low, high = check_finite("low", low), check_finite("high", high)
 
     def side(value):
-        m = model.with_(**{parameter: value})
+        m = model.replace(**{parameter: value})
         states = equilibria(m)
         if len(states) != 4:
             raise ValueError(f"{parameter}={value}: needs the three positive equilibria")
@@ -398,7 +505,7 @@ def _saddle_stable_direction(model: Model):
     if len(states) != 4:
         return None, None
     saddle = states[2]
-    values, vectors = np.linalg.eig(jacobian(saddle.x, saddle.y, model))
+    values, vectors = np.linalg.eig(_jacobian(saddle.x, saddle.y, model))
     v = np.real(vectors[:, int(np.argmin(values.real))])
     return saddle, v / np.linalg.norm(v)
 
@@ -414,29 +521,33 @@ def _backward_branches(model: Model, tau_end, step, events=(), y_min=1e-9, y_max
         return min(z[1] - y_min, y_max - z[1], 50.0 - z[0])
     gone.terminal = True
 
+    forward = _solver_rhs(model)
     branches = []
     for sign in (1.0, -1.0):
         start = np.array([saddle.x, saddle.y]) + sign * step * saddle.y * v
-        branches.append(solve_ivp(lambda t, z: -rhs(t, z, model), (0.0, tau_end), start,
+        branches.append(solve_ivp(lambda t, z: -forward(t, z), (0.0, tau_end), start,
                                   method="LSODA", events=(gone, *events), dense_output=True,
                                   rtol=RTOL, atol=ATOL))
     return branches
 
 
-def separatrix(model: Model | None = None, tau_end=200.0, step=1e-7, n_points=400) -> list:
+@checked(PARAMETERS, model=MODEL, tau_end=TAU_END, step=STEP, n_points=N_POINTS)
+def separatrix(model: Model = Model(), tau_end: float = 200.0, step: float = 1e-7,
+               n_points: int = 400) -> list:
     """The boundary between the dormant and the escape basins: the stable manifold of the
     saddle C, as two (x, y) branches (empty when C does not exist)."""
-    model = make_model() if model is None else model
     curves = []
     # drawn between 10^-4 and 10^3 (100 to 10^9 cells): the chapter's plots show 10^3 to 10^9
-    for sol in _backward_branches(model, check_positive("tau_end", tau_end), step,
-                                  y_min=1e-4, y_max=1e3):
-        t = np.linspace(0.0, sol.t[-1], int(n_points))
+    for sol in _backward_branches(model, tau_end, step, y_min=1e-4, y_max=1e3):
+        t = np.linspace(0.0, sol.t[-1], n_points)
         curves.append(sol.sol(t))
     return curves
 
 
-def escape_thresholds(x0, model: Model | None = None, tau_end=200.0, step=1e-7) -> np.ndarray:
+@checked(PARAMETERS, x0=interval(0.0, 1e6, open_low=True, why=DENSITY.why), model=MODEL,
+         tau_end=TAU_END, step=STEP)
+def escape_thresholds(x0: float, model: Model = Model(), tau_end: float = 200.0,
+                      step: float = 1e-7) -> np.ndarray:
     """Initial tumour sizes y0 at which the outcome from (x0, y0) switches.
 
     The boundary between the basins of the dormant and the escape state is the stable
@@ -445,8 +556,6 @@ def escape_thresholds(x0, model: Model | None = None, tau_end=200.0, step=1e-7) 
     two successive thresholds the outcome is the same (checked against forward runs in the
     tests).
     """
-    model = make_model() if model is None else model
-    x0 = check_positive("x0", x0)
 
     def crossing(t, z):
         return z[0] - x0
@@ -471,13 +580,16 @@ class PhasePortrait:
     outcome: str
     separatrix: list
 
+    NAN_MEANS = {"x_null": "no positive effector level balances dx/dtau = 0 at that tumour "
+                           "size (the x-nullcline leaves the plane)"}
+
 
 #: Tumour sizes for nullclines (dimensionless, log-spaced) and the follow-up time.
 PORTRAIT_Y = np.logspace(-3, np.log10(600.0), 300)
 FOLLOW_UP_DAYS = 1000.0
 
 
-def classify(y_end: float, states: list) -> str:
+def _classify(y_end: float, states: list) -> str:
     """'escape' near the large-tumour state, 'dormant' near a small one, 'eliminated' at y ~ 0."""
     if y_end < 1e-6:
         return "eliminated"
@@ -486,21 +598,18 @@ def classify(y_end: float, states: list) -> str:
     return "escape" if nearest.y > 100.0 else "dormant"
 
 
-def phase_portrait(suppression=None, log10_initial_tumour=None) -> PhasePortrait:
+@checked(PARAMETERS)
+def phase_portrait(suppression: float | None = None,
+                   log10_initial_tumour: float | None = None) -> PhasePortrait:
     """The chapter's widget model: equilibria, nullclines, separatrix and the trajectory of a
     tumour of 10**log10_initial_tumour cells in a naive host (effectors at s/d), over 1000 days."""
-    s = default("suppression") if suppression is None else suppression
-    lg = default("log10_initial_tumour") if log10_initial_tumour is None else log10_initial_tumour
-    s = check_nonnegative("suppression", s)
-    lg = check_finite("log10_initial_tumour", lg)
-    if not 0.0 <= lg <= 9.0:
-        raise ValueError(f"log10_initial_tumour must lie in [0, 9], got {lg!r}")
-    model = make_model(s)
+    model = Model(suppression=suppression)
     states = equilibria(model)
     tau_end = FOLLOW_UP_DAYS / days_per_unit_time()
-    path = simulate(model.sigma / model.delta, 10.0**lg / SCALE_CELLS, tau_end, model, n_points=600)
+    path = simulate(model.sigma / model.delta, 10.0**log10_initial_tumour / SCALE_CELLS, tau_end,
+                    model, n_points=600)
     return PhasePortrait(model, states, PORTRAIT_Y, x_nullcline(PORTRAIT_Y, model),
-                         y_nullcline(PORTRAIT_Y, model), path, classify(path.y[-1], states),
+                         y_nullcline(PORTRAIT_Y, model), path, _classify(path.y[-1], states),
                          separatrix(model))
 
 
