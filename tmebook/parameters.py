@@ -327,7 +327,7 @@ class Sequence:
         return tuple(self.item.check(f"{name}[{i}]", v) for i, v in enumerate(value))
 
     def example(self):
-        return (self.item.example(),)
+        return (self.item.example(),) * max(1, self.at_least)
 
     def bad_values(self) -> list:
         bad = ["abc", None, 1.0]
@@ -547,6 +547,14 @@ class Values(Mapping):
 # --- the decorator --------------------------------------------------------------------------
 
 
+def _short(value) -> str:
+    """A value as an error message shows it: arrays by shape and range, not in full."""
+    if isinstance(value, np.ndarray) and value.size > 6:
+        return f"array of shape {value.shape} in [{value.min():g}, {value.max():g}]"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 @dataclass(frozen=True)
 class Relation:
     """A condition between checked arguments, tested after each has passed its own spec.
@@ -562,7 +570,7 @@ class Relation:
     def check(self, arguments: dict) -> None:
         names = inspect.signature(self.holds).parameters
         if not self.holds(**{n: arguments[n] for n in names}):
-            shown = ", ".join(f"{n}={arguments[n]!r}" for n in names)
+            shown = ", ".join(f"{n}={_short(arguments[n])}" for n in names)
             raise ValueError(f"{self.blame} {self.requirement}, got {shown}")
 
 
