@@ -1,4 +1,4 @@
-"""The display helpers the chapters share: scrubber HTML, live panel, tables."""
+"""The display helpers the chapters share: scrubber HTML, live panel, glue, tables."""
 
 import re
 
@@ -6,33 +6,44 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from tmebook import hypoxia
-from tmebook.notebook import LivePanel, scrubber, show_table
+from tmebook.notebook import LivePanel, glue_numbers, scrubber, settings_text, show_table
+from tmebook.parameters import Parameter, ParameterSet, one_of, positive
 
 
-def line_frame(fig, slope):
-    fig.clear()
-    ax = fig.add_subplot()
-    ax.plot([0, 1], [0, slope])
-    ax.set_ylim(0, 3)
+class LineView:
+    """A view as the chapters write them: artists built once, updated by show()."""
+
+    built = 0
+
+    def __init__(self, fig):
+        LineView.built += 1
+        self.ax = fig.add_subplot()
+        (self.line,) = self.ax.plot([], [])
+        self.ax.set(xlim=(0, 1), ylim=(0, 3))
+        self.title = fig.suptitle(" ")
+
+    def show(self, result, title):
+        self.line.set_data([0, 1], [0, result])
+        self.title.set_text(title)
 
 
 def test_scrubber_is_self_contained_and_has_alt_text():
-    html = scrubber(line_frame, [1.0, 2.0, 3.0], figsize=(3, 2), alt='a "line" rising',
-                    label="slope").data
+    LineView.built = 0
+    html = scrubber(LineView, [(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)], figsize=(3, 2),
+                    alt='a "line" rising', label="slope").data
+    assert LineView.built == 1, "the view is built once for all frames"
     assert not re.search(r'<(link|script)[^>]+(href|src)="https?://', html)  # nothing from a CDN
     assert 'alt="a &quot;line&quot; rising"' in html
     assert 'aria-label="slope"' in html  # the slider has an accessible name
-    frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,', html)
-    assert len(frames) == 3
-    # frames differ: the figure really changes with the slider
     payloads = re.findall(r'frames\[\d+\] = "data:image/png;base64,([^"]+)"', html)
-    assert len(set(payloads)) == 3
+    assert len(payloads) == 3 and len(set(payloads)) == 3  # the figure changes with the slider
 
 
-def test_scrubber_requires_alt_text():
+def test_scrubber_requires_alt_text_and_frames():
     with pytest.raises(ValueError, match="alt"):
-        scrubber(line_frame, [1.0], figsize=(3, 2), alt="  ")
+        scrubber(LineView, [(1.0, 1.0)], figsize=(3, 2), alt="  ", label="slope")
+    with pytest.raises(ValueError, match="frames"):
+        scrubber(LineView, [], figsize=(3, 2), alt="a line", label="slope")
 
 
 class FakeHandle:
@@ -45,7 +56,14 @@ class FakeHandle:
         self.shown.append(obj)
 
 
-def test_live_panel_sliders_follow_the_parameter_records(monkeypatch):
+CONTROLS = ParameterSet([
+    Parameter("slope", "s", 1.0, "1/s", "slope", None, "w", low=0.5, high=2.5, domain=positive()),
+    Parameter("shape", "k", "line", "1", "shape", None, "w", domain=one_of("line", "step")),
+    Parameter("scale", "c", 1.0, "mm", "no slider range", None, "w", domain=positive()),
+])
+
+
+def test_live_panel_controls_follow_the_parameter_records(monkeypatch):
     import IPython.display
 
     shown = []
@@ -53,29 +71,40 @@ def test_live_panel_sliders_follow_the_parameter_records(monkeypatch):
                         lambda obj, display_id=None: (shown.append(obj), FakeHandle(shown))[1])
     calls = []
 
-    def draw(**values):
+    def model(**values):
         calls.append(values)
-        fig, ax = plt.subplots()
-        ax.plot([0, 1], [0, values["vessel_spacing"]])
-        return fig
+        return values["slope"]
 
-    controls = [hypoxia.PARAMETERS["vessel_spacing"], hypoxia.PARAMETERS["p_vessel"]]
-    panel = LivePanel(draw, controls, fixed_value=1)
-    slider = panel.sliders["vessel_spacing"]
-    p = hypoxia.PARAMETERS["vessel_spacing"]
-    assert (slider.min, slider.max, slider.value) == (p.low, p.high, p.value)
+    panel = LivePanel(model, LineView, [CONTROLS["slope"], CONTROLS["shape"]], (3, 2), offset=1)
+    slider, dropdown = panel.widgets["slope"], panel.widgets["shape"]
+    assert (slider.min, slider.max, slider.value) == (0.5, 2.5, 1.0)
+    assert list(dropdown.options) == ["line", "step"] and dropdown.value == "line"
     panel.show()
-    slider.value = 150.0  # a reader moves the slider: the model is redrawn with the new value
-    assert calls[0] == {"fixed_value": 1, "vessel_spacing": p.value, "p_vessel": 40.0}
-    assert calls[-1]["vessel_spacing"] == 150.0 and len(calls) == 2
-    # shown: the sliders, the default figure, then the redrawn figure in its place
-    assert len(shown) == 3 and all(isinstance(f, plt.Figure) for f in shown[1:])
-    assert shown[1] is not shown[2]
+    slider.value = 2.0  # a reader moves the slider: the model is re-run and the figure redrawn
+    dropdown.value = "step"
+    assert calls[0] == {"offset": 1, "slope": 1.0, "shape": "line"}
+    assert calls[1]["slope"] == 2.0 and calls[2]["shape"] == "step" and len(calls) == 3
+    assert panel.view.title.get_text() == "slope 2 1/s, shape step"
+    # shown: the controls, the default figure, then the redrawn figure in its place
+    assert len(shown) == 4 and all(isinstance(f, plt.Figure) for f in shown[1:])
 
 
 def test_live_panel_refuses_parameters_without_a_range():
-    with pytest.raises(ValueError, match="diffusivity"):
-        LivePanel(lambda **v: plt.figure(), [hypoxia.PARAMETERS["diffusivity"]])
+    with pytest.raises(ValueError, match="scale"):
+        LivePanel(lambda **v: 1.0, LineView, [CONTROLS["scale"]], (3, 2))
+
+
+def test_settings_text_leaves_out_dimensionless_units():
+    assert settings_text([CONTROLS["slope"]], {"slope": 0.25}) == "slope 0.25 1/s"
+
+
+def test_glue_numbers_glues_every_number_of_a_section(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    glue_numbers({"depth": np.float64(2.5), "count": 3})
+    assert glued == {"depth": 2.5, "count": 3} and type(glued["depth"]) is float
 
 
 def test_show_table_refuses_empty_rows():

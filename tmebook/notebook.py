@@ -8,10 +8,11 @@ import base64
 import inspect
 import io
 import re
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.animation import FuncAnimation
 from PIL import Image
 
@@ -66,44 +67,82 @@ def show_table(rows: Sequence[dict]) -> None:
     _display(Markdown("\n".join(lines)))
 
 
+def glue_numbers(numbers: Mapping[str, object]) -> None:
+    """Hand one section's numbers to the prose ({glue:text}`name:.1f`), in one call."""
+    from myst_nb import glue
+
+    for name, value in numbers.items():
+        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
+
+
 def slider_label(p: Parameter) -> str:
     return f"{p.name.replace('_', ' ')} ({p.units})"
 
 
-class LivePanel:
-    """Sliders for `controls` (ranges from their Parameter records) that redraw a figure.
+def settings_text(controls: Sequence[Parameter], values: Mapping[str, object]) -> str:
+    """'vessel spacing 100 µm, vessel pO₂ 40 mmHg': a title for a figure at these settings."""
+    parts = []
+    for p in controls:
+        value = values[p.name]
+        shown = f"{value:.3g}" if isinstance(value, float) else f"{value}"
+        units = "" if p.units in ("1", "dimensionless") else f" {p.units}"
+        parts.append(f"{p.name.replace('_', ' ')} {shown}{units}")
+    return ", ".join(parts)
 
-    `draw(**values)` returns a matplotlib figure. Creating the panel displays the sliders;
-    `show()`, called in the next cell, displays the figure at the current values as an
-    ordinary image output, which the executed page and the static website keep. In a live
-    notebook, moving a slider replaces that image in place. The two outputs live in two
-    cells because MyST-NB gives every output of a cell the cell's figure caption.
+
+class FigureView(Protocol):
+    """What a chapter writes to show a model's result: the figure's artists, built once
+    (`__init__(fig)`), and `show(result, title)`, which updates them in place."""
+
+    def __init__(self, fig: plt.Figure) -> None: ...
+
+    def show(self, result, title: str) -> None: ...
+
+
+class LivePanel:
+    """Sliders for a model's widget controls that re-run the model and redraw one figure.
+
+    Made by `live_panel(module, View, figsize)`. Creating it displays the controls: a slider
+    for each number (range from its Parameter record), a dropdown for a choice. `show()`,
+    called in the next cell, displays the figure at the current values as an ordinary image
+    output, which the executed page and the static website keep; in a live notebook each
+    change re-runs `model(**values)`, updates the view and replaces that image in place.
+    The two outputs live in two cells because MyST-NB gives every output of a cell the
+    cell's figure caption.
     """
 
-    def __init__(self, draw: Callable[..., plt.Figure], controls: Sequence[Parameter], **fixed):
+    def __init__(self, model: Callable, view: type, controls: Sequence[Parameter], figsize,
+                 **fixed):
         import ipywidgets as widgets
         from IPython.display import display
 
-        self.draw = draw
-        self.fixed = fixed
-        self.sliders = {}
-        for p in controls:
-            if p.low is None:
+        self.model, self.controls, self.fixed = model, list(controls), fixed
+        self.fig = plt.figure(figsize=figsize)
+        self.view = view(self.fig)
+        plt.close(self.fig)  # shown through the display handle only, not again by the backend
+        self.widgets = {}
+        for p in self.controls:
+            if p.domain is not None and p.domain.choices is not None:
+                control = widgets.Dropdown(options=list(p.domain.choices), value=p.value,
+                                           description=slider_label(p))
+            elif p.low is None:
                 raise ValueError(f"parameter {p.name!r} has no slider range (low/high)")
-            self.sliders[p.name] = widgets.FloatSlider(
-                value=p.value, min=p.low, max=p.high, step=(p.high - p.low) / 100,
-                description=slider_label(p), continuous_update=False, readout_format=".3g",
-                style={"description_width": "14em"}, layout={"width": "32em"},
-            )
-        display(widgets.VBox(list(self.sliders.values())))
+            else:
+                control = widgets.FloatSlider(
+                    value=p.value, min=p.low, max=p.high, step=(p.high - p.low) / 100,
+                    description=slider_label(p), continuous_update=False, readout_format=".3g")
+            control.style = {"description_width": "14em"}
+            control.layout = {"width": "32em"}
+            self.widgets[p.name] = control
+        display(widgets.VBox(list(self.widgets.values())))
 
     def values(self) -> dict:
-        return {name: slider.value for name, slider in self.sliders.items()}
+        return {name: control.value for name, control in self.widgets.items()}
 
     def render(self) -> plt.Figure:
-        fig = self.draw(**self.fixed, **self.values())
-        plt.close(fig)  # shown through the display handle only, not again by the backend
-        return fig
+        values = self.values()
+        self.view.show(self.model(**self.fixed, **values), settings_text(self.controls, values))
+        return self.fig
 
     def show(self) -> None:
         from IPython.display import display
@@ -113,8 +152,14 @@ class LivePanel:
         def update(_change):
             handle.update(self.render())
 
-        for slider in self.sliders.values():
-            slider.observe(update, names="value")
+        for control in self.widgets.values():
+            control.observe(update, names="value")
+
+
+def live_panel(module, view: type, figsize, **fixed) -> LivePanel:
+    """The chapter's live panel: `module.WIDGET_MODEL` on sliders for `module.WIDGET_CONTROLS`."""
+    controls = [module.PARAMETERS[name] for name in module.WIDGET_CONTROLS]
+    return LivePanel(module.WIDGET_MODEL, view, controls, figsize, **fixed)
 
 
 _CDN_STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]+"\s*>\s*')
@@ -133,30 +178,40 @@ def _palette_png(match: re.Match) -> str:
     return match.group(1) + base64.b64encode(buffer.getvalue()).decode("ascii") + match.group(3)
 
 
-def scrubber(draw_frame: Callable[[plt.Figure, float], None], values: Sequence[float],
-             figsize, alt: str, label: str = "frame", interval_ms: int = 700, dpi: int = 80):
-    """A kernel-free interactive figure: precomputed frames with a slider and buttons.
+def scrubber(view: type, frames: Sequence[tuple[float, object]], figsize, alt: str, label: str,
+             title: Callable[[float, object], str] | None = None, interval_ms: int = 700,
+             dpi: int = 80):
+    """A kernel-free interactive figure: precomputed results shown with a slider and buttons.
 
-    `draw_frame(fig, value)` draws one frame onto `fig` (clearing it first). The result is
-    matplotlib's JavaScript animation HTML, self-contained (frames embedded as PNG), with
-    changes for an offline, light and accessible site: the CDN stylesheet for the button
-    icons is dropped (the book theme ships Font Awesome), frames are stored as 256-colour
-    PNGs to keep the page light, the frame image gets alt text and the slider the
-    accessible name `label` (what it changes, e.g. "vessel spacing").
+    `frames` holds (value, result) pairs in slider order; `view(fig)` builds the figure once
+    and `view.show(result, title)` draws each frame (title(value, result), by default
+    "label value"). The result is matplotlib's JavaScript animation HTML, self-contained
+    (frames embedded as PNG), with changes for an offline, light and accessible site: the
+    CDN stylesheet for the button icons is dropped (the book theme ships Font Awesome),
+    frames are stored as 256-colour PNGs to keep the page light, the frame image gets alt
+    text and the slider the accessible name `label` (what it changes).
     """
     from IPython.display import HTML
 
     if not alt.strip():
         raise ValueError("alt must describe what the figure shows")
+    if not frames:
+        raise ValueError("frames must hold at least one (value, result) pair")
+    title = title or (lambda value, result: f"{label} {value:.3g}")
     fig = plt.figure(figsize=figsize, dpi=dpi)
-    animation = FuncAnimation(fig, lambda i: draw_frame(fig, values[i]), frames=len(values),
-                              interval=interval_ms)
+    figure_view = view(fig)
+
+    def draw(index):
+        value, result = frames[index]
+        figure_view.show(result, title(value, result))
+
+    animation = FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms)
     with matplotlib.rc_context({"savefig.dpi": dpi}):
         html = animation.to_jshtml(default_mode="once", embed_frames=True)
     plt.close(fig)
     html = _CDN_STYLESHEET.sub("", html)
-    html, frames = _FRAME.subn(_palette_png, html)
-    if frames != len(values):
+    html, count = _FRAME.subn(_palette_png, html)
+    if count != len(frames):
         raise RuntimeError("matplotlib's animation HTML changed: frames not found")
     escaped = alt.replace('"', "&quot;")
     html, count = re.subn(r'<img id="', f'<img alt="{escaped}" id="', html, count=1)
