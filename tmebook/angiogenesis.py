@@ -51,6 +51,7 @@ Three models, each tied to a published one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,6 +75,7 @@ from .parameters import (
     nonnegative,
     one_of,
     positive,
+    read_only,
 )
 
 __all__ = [
@@ -291,8 +293,9 @@ PARAMETERS = ParameterSet([
     Parameter(
         "space_step", r"h", 0.005, "1", "grid spacing (201 × 201 grid)", None,
         "the grid of {cite:t}`anderson1998`'s discrete simulations",
-        domain=interval(0.001, 0.1, why="the unit square in 10 to 1000 intervals: coarser is "
-                        "no network, finer a million cells or more per field"),
+        domain=interval(0.0025, 0.1, why="the unit square in 10 to 400 intervals (twice as "
+                        "fine as the paper's grid): coarser is no network, finer costs more "
+                        "than any run is worth"),
     ),
     # (c) Baxter & Jain 1989
     Parameter(
@@ -529,6 +532,22 @@ class _Indices(Array):
         return super().check(name, value).astype(np.intp)
 
 
+@lru_cache(maxsize=2)
+def _grid(ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of each cell of an ny x nx grid, computed once per grid.
+
+    (5, ny nx): the flat index iy * nx + ix of each cell and of its neighbours left, right,
+    down and up, the cell itself where a neighbour would lie off the grid; and (ny nx, 5):
+    True where the move (stay, left, right, down, up) stays on the grid.
+    """
+    iy, ix = np.divmod(np.arange(ny * nx), nx)
+    at = iy * nx + ix
+    neighbours = np.array([at, at - (ix > 0), at + (ix < nx - 1), at - nx * (iy > 0), at + nx * (iy < ny - 1)])
+    on_grid = (neighbours != at).T
+    on_grid[:, 0] = True
+    return read_only(neighbours), read_only(on_grid)
+
+
 #: Positions in the unit square (non-dimensional x or y).
 _POSITIONS = Array(FRACTION, scalar_ok=True)
 #: A TAF or fibronectin field on the grid, indexed [iy, ix].
@@ -574,24 +593,28 @@ def move_probabilities(c: np.ndarray, f: np.ndarray, iy: np.ndarray, ix: np.ndar
     Negative coefficients are set to zero, moves off the grid are forbidden, and each row
     is normalised to sum to one.
     """
-    # neighbours, with indices clipped at the edges (edge padding: zero gradient, no flux)
+    # the tip's cell and its neighbours left, right, down and up (flat indices iy * nx + ix;
+    # at an edge the cell itself: edge padding, zero gradient, no flux)
     ny, nx = c.shape
-    left, right = np.maximum(ix - 1, 0), np.minimum(ix + 1, nx - 1)
-    down, up = np.maximum(iy - 1, 0), np.minimum(iy + 1, ny - 1)
+    neighbours, on_grid = _grid(ny, nx)
+    at = iy * nx + ix
+    cells = neighbours.take(at, axis=1)
+    c0, c_left, c_right, c_down, c_up = c.ravel()[cells]
+    f0, f_left, f_right, f_down, f_up = f.ravel()[cells]
     h2, k = space_step**2, time_step
-    c0 = c[iy, ix]
-    dcx = c[iy, right] - c[iy, left]
-    dcy = c[up, ix] - c[down, ix]
-    dfx = f[iy, right] - f[iy, left]
-    dfy = f[up, ix] - f[down, ix]
-    lap_c = c[iy, right] + c[iy, left] + c[up, ix] + c[down, ix] - 4.0 * c0
-    lap_f = f[iy, right] + f[iy, left] + f[up, ix] + f[down, ix] - 4.0 * f[iy, ix]
-    chi = chemotaxis / (1.0 + chemotaxis_saturation * c0)
+    dcx = c_right - c_left
+    dcy = c_up - c_down
+    dfx = f_right - f_left
+    dfy = f_up - f_down
+    lap_c = c_right + c_left + c_up + c_down - 4.0 * c0
+    lap_f = f_right + f_left + f_up + f_down - 4.0 * f0
+    saturation = 1.0 + chemotaxis_saturation * c0
+    chi = chemotaxis / saturation
     random = k * tip_diffusion / h2
     drift_x = k / (4.0 * h2) * (chi * dcx + haptotaxis * dfx)
     drift_y = k / (4.0 * h2) * (chi * dcy + haptotaxis * dfy)
     stay = (1.0 - 4.0 * random
-            + k * chemotaxis_saturation * chi / (4.0 * h2 * (1.0 + chemotaxis_saturation * c0)) * (dcx**2 + dcy**2)
+            + k * chemotaxis_saturation * chi / (4.0 * h2 * saturation) * (dcx**2 + dcy**2)
             - k * chi / h2 * lap_c - k * haptotaxis / h2 * lap_f)
     p = np.empty((c0.size, 5))
     p[:, 0] = stay
@@ -600,13 +623,13 @@ def move_probabilities(c: np.ndarray, f: np.ndarray, iy: np.ndarray, ix: np.ndar
     p[:, 3] = random - drift_y
     p[:, 4] = random + drift_y
     np.maximum(p, 0.0, out=p)
-    p[:, 1] *= ix > 0
-    p[:, 2] *= ix < nx - 1
-    p[:, 3] *= iy > 0
-    p[:, 4] *= iy < ny - 1
-    # a tip whose every coefficient is zero stays put
-    p[:, 0] += p.sum(axis=1) == 0.0
-    return p / p.sum(axis=1, keepdims=True)
+    p *= on_grid[at]  # no move off the grid
+    total = p.sum(axis=1, keepdims=True)
+    if not total.all():  # a tip whose every coefficient is zero stays put
+        stuck = total == 0.0
+        p[:, :1] += stuck
+        total += stuck
+    return p / total
 
 
 _BRANCH_EDGES = np.array([lower for lower, _ in BRANCH_PROBABILITY])
@@ -745,19 +768,21 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
     fib = initial_fibronectin(xx)
     owner = np.full((n, n), EMPTY, dtype=np.int64)
     owner[:, 0] = PARENT
-    # flat indices of sprout cells (endothelial cells that take up TAF, fibronectin)
+    # cells are numbered iy * n + ix: the flat views below, and `step_to` the number each move adds
+    taf_flat, fib_flat, owner_flat = taf.reshape(-1), fib.reshape(-1), owner.reshape(-1)
+    in_tumour = (np.hypot(xx - TUMOUR_CENTRE[0], yy - TUMOUR_CENTRE[1]) <= TUMOUR_RADIUS).reshape(-1)
+    step_to = MOVES[:, 0] + n * MOVES[:, 1]
+    _, on_grid = _grid(n, n)
+    # sprout cells (endothelial cells that take up TAF, fibronectin)
     sprout_cells = np.empty(n * n, dtype=np.int64)
     n_sprout_cells = 0
-    taf_flat, fib_flat = taf.reshape(-1), fib.reshape(-1)
-    in_tumour = np.hypot(xx - TUMOUR_CENTRE[0], yy - TUMOUR_CENTRE[1]) <= TUMOUR_RADIUS
 
-    tip_iy = np.array([int(round(y / h)) for y in INITIAL_SPROUTS_Y])
-    tip_ix = np.zeros_like(tip_iy)
-    tip_id = np.arange(tip_iy.size)
-    tip_parent = np.full(tip_iy.size, PARENT)
-    tip_age = np.zeros(tip_iy.size)
-    owner[tip_iy, tip_ix] = PARENT  # the tips start on the parent vessel
-    next_id = tip_iy.size
+    # the tips start on the parent vessel (x = 0)
+    tip_at = np.array([int(round(y / h)) * n for y in INITIAL_SPROUTS_Y])
+    tip_id = np.arange(tip_at.size)
+    tip_parent = np.full(tip_at.size, PARENT)
+    tip_age = np.zeros(tip_at.size)
+    next_id = tip_at.size
     segments = []
     n_branches = n_anastomoses = 0
     arrival = np.nan
@@ -765,49 +790,51 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
     steps = int(np.ceil(t_max / k - 1e-9))
     step = 0
     for step in range(1, steps + 1):
-        if tip_iy.size == 0:
+        if tip_at.size == 0:
             break
+        tip_iy, tip_ix = np.divmod(tip_at, n)
         p = move_probabilities.__wrapped__(taf, fib, tip_iy, tip_ix, h, k, d_tip, chi0, sat, rho)
-        choice = (p.cumsum(axis=1) < rng.random(tip_iy.size)[:, None]).sum(axis=1)
-        choice = np.minimum(choice, 4)
-        new_ix = tip_ix + MOVES[choice, 0]
-        new_iy = tip_iy + MOVES[choice, 1]
-        target = owner[new_iy, new_ix]
+        # the move whose band of the cumulative probabilities holds a uniform random number
+        choice = (p.cumsum(axis=1)[:, :4] < rng.random(tip_at.size)[:, None]).sum(axis=1)
+        new_at = tip_at + step_to[choice]
+        target = owner_flat[new_at]
         moving = choice != 0
         # a move back onto the tip's own sprout (or the one it branched from) retraces it
         own = (target == tip_id) | (target == tip_parent)
         # the parent vessel is not rejoined by the initial sprouts' own tips
-        blocked = moving & (target == PARENT) & (tip_parent == PARENT)
-        moving &= ~blocked
-        new_ix = np.where(moving, new_ix, tip_ix)
-        new_iy = np.where(moving, new_iy, tip_iy)
-        fuse = moving & (target != EMPTY) & ~own
-        # two tips taking the same free cell in one step: the first keeps it, the rest fuse
-        flat = new_iy * n + new_ix
-        free_move = moving & ~fuse & ~own
-        order = np.flatnonzero(free_move)
-        _, first = np.unique(flat[order], return_index=True)
-        clash = np.zeros(tip_iy.size, dtype=bool)
-        clash[order] = True
-        clash[order[first]] = False
-        fuse |= clash
-        free_move &= ~clash
+        moving &= ~(own & (target == PARENT))
+        new_at = np.where(moving, new_at, tip_at)
+        # a move onto another sprout is an anastomosis, onto a free cell it extends the sprout
+        away = moving & ~own
+        free_move = away & (target == EMPTY)
+        fuse = away ^ free_move
+        # two tips taking the same free cell in one step (rare): the first keeps it, the rest fuse
+        taken = np.sort(new_at[free_move])
+        if (taken[1:] == taken[:-1]).any():
+            order = np.flatnonzero(free_move)
+            _, first = np.unique(new_at[order], return_index=True)
+            clash = np.zeros(tip_at.size, dtype=bool)
+            clash[order] = True
+            clash[order[first]] = False
+            fuse |= clash
+            free_move &= ~clash
         # record moves (the fusing ones too: the sprout reaches the vessel it joins)
-        moved = np.flatnonzero(moving)
-        if moved.size:
-            segments.append((tip_ix[moved], tip_iy[moved], new_ix[moved], new_iy[moved]))
-        owner[new_iy[free_move], new_ix[free_move]] = tip_id[free_move]
-        added = flat[free_move]
+        if moving.any():
+            segments.append((tip_at[moving], new_at[moving]))
+        added = new_at[free_move]
+        owner_flat[added] = tip_id[free_move]
         sprout_cells[n_sprout_cells:n_sprout_cells + added.size] = added
         n_sprout_cells += added.size
-        tip_ix, tip_iy = new_ix, new_iy
+        tip_at = new_at
         tip_age += k
-        n_anastomoses += int(fuse.sum())
-        arrived = in_tumour[tip_iy, tip_ix] & ~fuse
+        n_anastomoses += int(np.count_nonzero(fuse))
+        arrived = in_tumour[tip_at] & ~fuse
         if arrived.any() and np.isnan(arrival):
             arrival = step * k
-        keep = ~(fuse | arrived)
-        tip_ix, tip_iy, tip_id, tip_parent, tip_age = (a[keep] for a in (tip_ix, tip_iy, tip_id, tip_parent, tip_age))
+        ended = fuse | arrived
+        if ended.any():
+            keep = ~ended
+            tip_at, tip_id, tip_parent, tip_age = tip_at[keep], tip_id[keep], tip_parent[keep], tip_age[keep]
         # endothelial cells on the sprouts take up TAF and fibronectin and make fibronectin
         cells = sprout_cells[:n_sprout_cells]
         taf_flat[cells] *= uptake_c
@@ -815,44 +842,43 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
         if stop_at_arrival and not np.isnan(arrival):
             break
         # branching: an old enough tip puts a new tip on a free neighbouring cell
-        eligible = np.flatnonzero(tip_age >= age_min)
-        room = max_tips - tip_iy.size
+        eligible = (tip_age >= age_min).nonzero()[0]
+        room = max_tips - tip_at.size
         if eligible.size and room > 0:
-            chance = branch_probability.__wrapped__(taf[tip_iy[eligible], tip_ix[eligible]])
+            chance = branch_probability.__wrapped__(taf_flat[tip_at[eligible]])
             parents = eligible[rng.random(eligible.size) < chance][:room]
             if parents.size:
-                cand_x = tip_ix[parents, None] + MOVES[None, 1:, 0]
-                cand_y = tip_iy[parents, None] + MOVES[None, 1:, 1]
-                inside = (cand_x >= 0) & (cand_x < n) & (cand_y >= 0) & (cand_y < n)
-                free = inside & (owner[np.clip(cand_y, 0, n - 1), np.clip(cand_x, 0, n - 1)] == EMPTY)
+                candidates = tip_at[parents, None] + step_to[None, 1:]
+                free = on_grid[tip_at[parents], 1:] & (owner_flat.take(candidates, mode="clip") == EMPTY)
                 # a random free neighbour: the largest random key among the free ones
                 keys = np.where(free, rng.random(free.shape), -1.0)
                 pick = keys.argmax(axis=1)
                 ok = free[np.arange(parents.size), pick]
                 parents, pick = parents[ok], pick[ok]
-                bx = tip_ix[parents] + MOVES[1 + pick, 0]
-                by = tip_iy[parents] + MOVES[1 + pick, 1]
-                _, first = np.unique(by * n + bx, return_index=True)  # one branch per cell
-                parents, bx, by = parents[first], bx[first], by[first]
+                born = tip_at[parents] + step_to[1 + pick]
+                if born.size > 1:  # one branch per cell
+                    _, first = np.unique(born, return_index=True)
+                    parents, born = parents[first], born[first]
                 if parents.size:
                     ids = next_id + np.arange(parents.size)
                     next_id += parents.size
-                    owner[by, bx] = ids
-                    sprout_cells[n_sprout_cells:n_sprout_cells + parents.size] = by * n + bx
+                    owner_flat[born] = ids
+                    sprout_cells[n_sprout_cells:n_sprout_cells + parents.size] = born
                     n_sprout_cells += parents.size
-                    segments.append((tip_ix[parents], tip_iy[parents], bx, by))
+                    segments.append((tip_at[parents], born))
                     tip_age[parents] = 0.0
-                    tip_iy = np.concatenate([tip_iy, by])
-                    tip_ix = np.concatenate([tip_ix, bx])
+                    tip_at = np.concatenate([tip_at, born])
                     tip_parent = np.concatenate([tip_parent, tip_id[parents]])
                     tip_id = np.concatenate([tip_id, ids])
                     tip_age = np.concatenate([tip_age, np.zeros(parents.size)])
                     n_branches += parents.size
     if segments:
-        x0, y0, x1, y1 = (np.concatenate(part).astype(float) * h for part in zip(*segments))
-        segs = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1)
+        start, end = (np.concatenate(part) for part in zip(*segments))
+        (y0, x0), (y1, x1) = np.divmod(start, n), np.divmod(end, n)
+        segs = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1) * h
     else:
         segs = np.zeros((0, 2, 2))
+    tip_iy, tip_ix = np.divmod(tip_at, n)
     return Network(x=x, taf=taf, fibronectin=fib, taf_initial=taf_initial, owner=owner,
                    segments=segs, tips=np.column_stack([tip_ix, tip_iy]) * h,
                    arrival_time=float(arrival), time=step * k, n_branches=n_branches,
