@@ -153,7 +153,8 @@ HAHNFELDT_RATE = positive(at_most=1e3, why="1/day: a thousand per day is beyond 
 INHIBITION = interval(1e-6, 10.0, why="1/(day mm^2): at most about a thousand times the "
                       "published value, at least 1e-6 so that (b/d)^(3/2) stays finite")
 #: Time spans of the Hahnfeldt model (days).
-DAYS = positive(at_most=1e5, why="days: about 270 years, far beyond any tumour; bounds the run")
+DAYS = interval(1e-6, 1e5, why="days: from a tenth of a second (shorter spans are not resolved "
+                "in double precision) to about 270 years, far beyond any tumour")
 #: Output points of a growth curve.
 N_POINTS = count(2, 100_000, why="output points: more cannot be drawn and only cost memory")
 #: The logarithm in the growth term: the natural one (the model) or base 10 (a variant).
@@ -272,8 +273,9 @@ PARAMETERS = ParameterSet([
         "TAF at the tumour edge (scales the initial TAF field)", None,
         "1 is the normalised field of {cite:t}`anderson1998`; the slider scales it",
         low=0.3, high=2.0,
-        domain=positive(at_most=100.0, why="a hundred times the normalised field; keeps the "
-                        "TAF field within its concentration bound"),
+        domain=interval(1e-3, 100.0, why="a thousandth to a hundred times the normalised "
+                        "field: weaker is no signal (the chemotactic threshold overflows), "
+                        "stronger leaves the concentration bound"),
     ),
     Parameter(
         "branch_age", r"\psi", 0.5, "1", "youngest sprout that may branch", None,
