@@ -181,6 +181,20 @@ def test_network_is_deterministic_and_depends_on_the_seed():
     assert not np.array_equal(a.owner, c.owner)
 
 
+@pytest.mark.parametrize("settings, expected", [
+    (dict(seed=0, t_max=15), (5.96, 115, 89, 120, 149, 1106, 8277.879274279974, 2553.05)),
+    (dict(chemotaxis=0.05, taf_strength=2.0, seed=0, t_max=8.0),
+     (np.nan, 84, 70, 89, 200, 620, 16745.502670027865, 857.48)),
+])
+def test_network_is_the_one_the_published_numbers_came_from(settings, expected):
+    # recorded with the implementation that produced the chapter's numbers (before the
+    # sprouting step was made faster): the same walk, bit for bit
+    net = ang.grow_network(space_step=0.01, time_step=0.04, **settings)
+    got = (net.arrival_time, net.n_branches, net.n_anastomoses, net.n_sprouts, net.steps,
+           int((net.owner >= 0).sum()), float(net.taf.sum()), float(net.segments.sum()))
+    assert got == pytest.approx(expected, rel=1e-15, nan_ok=True)
+
+
 def test_network_bookkeeping_and_uptake_only_where_sprouts_are():
     net = ang.grow_network(seed=1, space_step=0.01, time_step=0.04)
     assert net.n_sprouts == len(ang.INITIAL_SPROUTS_Y) + net.n_branches
