@@ -51,21 +51,57 @@ Three models, each tied to a published one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.integrate import solve_ivp
-from scipy.optimize import root
+from scipy.optimize import minimize_scalar, root
 
 from .parameters import (
+    ATOL,
+    BOOLEAN,
+    FRACTION,
+    RTOL,
+    SEED,
+    Array,
     Parameter,
-    check_array,
-    check_finite,
-    check_nonnegative,
-    check_positive,
-    with_defaults,
+    ParameterSet,
+    Relation,
+    checked,
+    count,
+    interval,
+    nonnegative,
+    one_of,
+    positive,
+    read_only,
 )
+
+__all__ = [
+    # published numbers and constants
+    "HAHNFELDT_LAMBDA1_PER_DAY", "HAHNFELDT_B_PER_DAY", "HAHNFELDT_D_PER_DAY_MM2",
+    "HAHNFELDT_STEADY_STATE_MM3", "BAXTER_JAIN_TUMOUR", "AC_LENGTH_MM",
+    "AC_TAF_DIFFUSIVITY_CM2_S", "AC_TIME_UNIT_DAYS", "MOVES", "TUMOUR_CENTRE", "TUMOUR_RADIUS",
+    "FIBRONECTIN_F0", "FIBRONECTIN_EPS", "TAF_NU", "BRANCH_PROBABILITY", "INITIAL_SPROUTS_Y",
+    "EMPTY", "PARENT", "WIDGET_SPACE_STEP", "WIDGET_TIME_STEP", "WIDGET_T_MAX",
+    # parameters and the domains of the other arguments
+    "PARAMETERS", "VOLUME", "INHIBITION", "HAHNFELDT_RATE", "DAYS", "N_POINTS", "LOGARITHM",
+    "CONCENTRATION", "NON_DIMENSIONAL_TIME", "MAX_STEPS", "MAX_TIPS", "RADIUS_CM",
+    "P_EFFECTIVE", "INTERIOR_RADIUS", "N_CELLS",
+    # (a) Hahnfeldt et al. 1999
+    "hahnfeldt_derivatives", "hahnfeldt_steady_state", "hahnfeldt_jacobian",
+    "hahnfeldt_steady_state_by_root", "GrowthCurve", "simulate_hahnfeldt",
+    "hahnfeldt_nullclines",
+    # (b) Anderson & Chaplain 1998
+    "initial_taf", "initial_fibronectin", "move_probabilities", "branch_probability",
+    "midline_drift", "critical_chemotaxis", "Network", "grow_network",
+    # (c) Baxter & Jain 1989
+    "ifp_alpha_from_tissue", "effective_pressure", "ifp_profile", "ifp_gradient",
+    "interstitial_velocity", "surface_velocity", "ifp_numerical",
+    # the widget
+    "PanelResult", "chapter_panel", "WIDGET_MODEL", "WIDGET_CONTROLS",
+]
 
 # --- published numbers this chapter reproduces ----------------------------------------------
 
@@ -96,176 +132,235 @@ AC_TAF_DIFFUSIVITY_CM2_S = 2.9e-7
 AC_TIME_UNIT_DAYS = (AC_LENGTH_MM / 10.0) ** 2 / AC_TAF_DIFFUSIVITY_CM2_S / 86400.0
 
 
-def ifp_alpha_from_tissue(radius_cm, hydraulic_conductivity, vessel_permeability,
-                          surface_per_volume):
-    """alpha = R sqrt(L_p (S/V) / K_t): the tumour radius in units of the pressure's decay length."""
-    radius = check_positive("radius_cm", radius_cm)
-    k_t = check_positive("hydraulic_conductivity", hydraulic_conductivity)
-    l_p = check_positive("vessel_permeability", vessel_permeability)
-    s_v = check_positive("surface_per_volume", surface_per_volume)
-    return float(radius * np.sqrt(l_p * s_v / k_t))
-
-
-def effective_pressure(vascular_pressure, reflection, plasma_oncotic, interstitial_oncotic):
-    """p_e = p_v - sigma (pi_v - pi_i) (mmHg): the IFP at which filtration stops."""
-    p_v = check_nonnegative("vascular_pressure", vascular_pressure)
-    sigma = check_finite("reflection", reflection)
-    if not 0.0 <= sigma <= 1.0:
-        raise ValueError(f"reflection must lie in [0, 1], got {reflection!r}")
-    pi_v = check_nonnegative("plasma_oncotic", plasma_oncotic)
-    pi_i = check_nonnegative("interstitial_oncotic", interstitial_oncotic)
-    return p_v - sigma * (pi_v - pi_i)
+def _ifp_alpha(radius_cm, hydraulic_conductivity, vessel_permeability, surface_per_volume):
+    # the formula of ifp_alpha_from_tissue, unchecked: it also sets the default alpha below
+    return float(radius_cm * np.sqrt(vessel_permeability * surface_per_volume / hydraulic_conductivity))
 
 
 _BJ = BAXTER_JAIN_TUMOUR
-_DEFAULT_ALPHA = round(ifp_alpha_from_tissue(1.0, _BJ["hydraulic_conductivity"],
-                                             _BJ["vessel_permeability"],
-                                             _BJ["surface_per_volume"]), 2)
+_DEFAULT_ALPHA = round(_ifp_alpha(1.0, _BJ["hydraulic_conductivity"], _BJ["vessel_permeability"],
+                                  _BJ["surface_per_volume"]), 2)
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        # (a) Hahnfeldt et al. 1999
-        Parameter(
-            "growth_rate", r"\lambda_1", HAHNFELDT_LAMBDA1_PER_DAY, "1/day",
-            "tumour growth rate (Gompertz)", "hahnfeldt1999",
-            "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
-            "implementations, not the paper's text)",
-        ),
-        Parameter(
-            "stimulation", r"b", HAHNFELDT_B_PER_DAY, "1/day",
-            "vascular stimulation by the tumour", "hahnfeldt1999",
-            "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
-            "implementations, not the paper's text)",
-            low=1.0, high=12.0,
-        ),
-        Parameter(
-            "inhibition", r"d", HAHNFELDT_D_PER_DAY_MM2, "1/(day mm²)",
-            "vascular inhibition by the tumour (scales with V^{2/3})", "hahnfeldt1999",
-            "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
-            "implementations, not the paper's text)",
-            low=0.002, high=0.02,
-        ),
-        Parameter(
-            "capacity_loss", r"\lambda_2", 0.0, "1/day",
-            "spontaneous loss of vascular support", "hahnfeldt1999",
-            "set to zero in the fitted version of the model",
-        ),
-        Parameter(
-            "initial_volume", r"V_0", 180.0, "mm³", "tumour volume at the start", None,
-            "the starting values used by the canceR implementation's example of this "
-            "model; not confirmed against the paper",
-        ),
-        Parameter(
-            "initial_capacity", r"K_0", 625.0, "mm³", "carrying capacity at the start", None,
-            "as for V_0",
-        ),
-        # (b) Anderson & Chaplain 1998, non-dimensional
-        Parameter(
-            "tip_diffusion", r"D", 0.00035, "1", "random motility of tip cells",
-            "anderson1998", "non-dimensional parameter values of the simulations",
-        ),
-        Parameter(
-            "chemotaxis", r"\chi_0", 0.38, "1", "chemotactic sensitivity to TAF",
-            "anderson1998", "non-dimensional parameter values of the simulations",
-            low=0.05, high=1.0,
-        ),
-        Parameter(
-            "chemotaxis_saturation", r"\alpha", 0.6, "1",
-            "fall of chemotactic sensitivity with TAF, χ = χ₀/(1 + αc)", "anderson1998",
-            "non-dimensional parameter values of the simulations",
-        ),
-        Parameter(
-            "haptotaxis", r"\rho", 0.34, "1", "haptotactic sensitivity to fibronectin",
-            "anderson1998", "non-dimensional parameter values of the simulations",
-        ),
-        Parameter(
-            "fibronectin_production", r"\beta", 0.05, "1",
-            "fibronectin production by endothelial cells", "anderson1998",
-            "non-dimensional parameter values of the simulations",
-        ),
-        Parameter(
-            "fibronectin_uptake", r"\gamma", 0.1, "1",
-            "fibronectin uptake by endothelial cells", "anderson1998",
-            "non-dimensional parameter values of the simulations",
-        ),
-        Parameter(
-            "taf_uptake", r"\eta", 0.1, "1", "TAF uptake by endothelial cells",
-            "anderson1998", "non-dimensional parameter values of the simulations",
-        ),
-        Parameter(
-            "taf_strength", r"c_0", 1.0, "1",
-            "TAF at the tumour edge (scales the initial TAF field)", None,
-            "1 is the normalised field of {cite:t}`anderson1998`; the slider scales it",
-            low=0.3, high=2.0,
-        ),
-        Parameter(
-            "branch_age", r"\psi", 0.5, "1", "youngest sprout that may branch", None,
-            "the rule (a minimum sprout age) is {cite:t}`anderson1998`'s; this value "
-            "was not confirmed against the paper",
-        ),
-        Parameter(
-            "time_step", r"k", 0.01, "1", "time step of the scheme", None,
-            "small enough that every probability of the random walk stays in [0, 1] "
-            "without chemotaxis (4kD/h² = 0.56)",
-        ),
-        Parameter(
-            "space_step", r"h", 0.005, "1", "grid spacing (201 × 201 grid)", None,
-            "the grid of {cite:t}`anderson1998`'s discrete simulations",
-        ),
-        # (c) Baxter & Jain 1989
-        Parameter(
-            "hydraulic_conductivity", r"K_t", _BJ["hydraulic_conductivity"], "cm²/(mmHg s)",
-            "hydraulic conductivity of tumour interstitium", None,
-            "the tumour value 4.13 × 10⁻⁸ attributed to {cite:t}`baxter1989` (Table 1) "
-            "by later models; not confirmed against the paper",
-        ),
-        Parameter(
-            "vessel_permeability", r"L_p", _BJ["vessel_permeability"], "cm/(mmHg s)",
-            "hydraulic permeability of tumour vessel walls", None,
-            "tumour value of {cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
-        ),
-        Parameter(
-            "surface_per_volume", r"S/V", _BJ["surface_per_volume"], "1/cm",
-            "vessel surface area per tumour volume", None,
-            "tumour value of {cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
-        ),
-        Parameter(
-            "vascular_pressure", r"p_v", _BJ["vascular_pressure"], "mmHg",
-            "microvascular pressure", None,
-            "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
-        ),
-        Parameter(
-            "reflection", r"\sigma", _BJ["reflection"], "1",
-            "osmotic reflection coefficient of tumour vessels", None,
-            "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
-        ),
-        Parameter(
-            "plasma_oncotic", r"\pi_v", _BJ["plasma_oncotic"], "mmHg",
-            "oncotic pressure of plasma", None,
-            "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
-        ),
-        Parameter(
-            "interstitial_oncotic", r"\pi_i", _BJ["interstitial_oncotic"], "mmHg",
-            "oncotic pressure of tumour interstitial fluid", None,
-            "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
-        ),
-        Parameter(
-            "tumour_radius", r"R", 1.0, "cm", "tumour radius", None,
-            "a tumour 2 cm across, a round size for illustration",
-        ),
-        Parameter(
-            "ifp_alpha", r"\alpha_p", _DEFAULT_ALPHA, "1",
-            "tumour radius over the pressure decay length, R √(L_p S/V / K_t)", None,
-            "computed from the tissue values above for R = 1 cm",
-            low=1.0, high=80.0,
-        ),
-    ]
-}
+# --- domains: what each input may be, and why each bound ------------------------------------
 
+#: Tumour volumes and carrying capacities (mm^3).
+VOLUME = interval(1e-9, 1e15, why="mm^3: from below one cell to far beyond any body; within "
+                  "these bounds V/K, b V/K and V^(2/3) stay finite in double precision")
+#: The rates of the Hahnfeldt model (1/day).
+HAHNFELDT_RATE = positive(at_most=1e3, why="1/day: a thousand per day is beyond any tumour's "
+                          "biology, and bounded so that a stiff integration still ends")
+#: The inhibition d (1/(day mm^2)): bounded below so that V* = (b/d)^(3/2) stays finite.
+INHIBITION = interval(1e-6, 10.0, why="1/(day mm^2): at most about a thousand times the "
+                      "published value, at least 1e-6 so that (b/d)^(3/2) stays finite")
+#: Time spans of the Hahnfeldt model (days).
+DAYS = interval(1e-6, 1e5, why="days: from a tenth of a second (shorter spans are not resolved "
+                "in double precision) to about 270 years, far beyond any tumour")
+#: Output points of a growth curve.
+N_POINTS = count(2, 100_000, why="output points: more cannot be drawn and only cost memory")
+#: The logarithm in the growth term: the natural one (the model) or base 10 (a variant).
+LOGARITHM = one_of("natural", "log10")
+#: TAF and fibronectin concentrations (non-dimensional; the model's fields stay below ~10).
+CONCENTRATION = nonnegative(at_most=1e3, why="non-dimensional concentration: the model's "
+                            "fields stay below 10; bounded so that every drift stays finite")
+#: Run time of a sprouting run (non-dimensional; one unit is about 1.6 days).
+NON_DIMENSIONAL_TIME = positive(at_most=100.0, why="non-dimensional time: 100 units are about "
+                                "160 days, long after every sprout has arrived or stalled")
+#: Steps of one sprouting run (t_max / time_step).
+MAX_STEPS = 10_000
+#: Active tips at a time.
+MAX_TIPS = count(1, 200, why="active tips at a time: the cap keeps the cost of a step bounded")
+#: Tumour radii (cm).
+RADIUS_CM = interval(1e-4, 100.0, why="cm: from a micrometre (smaller than a cell) to a "
+                     "metre (larger than any tumour); keeps velocities K_t p_e / R finite")
+#: Effective (filtration) pressures (mmHg).
+P_EFFECTIVE = nonnegative(at_most=1e3, why="mmHg: above any vascular pressure")
+#: Relative radius r/R inside the tumour, away from the centre (where the gradient is zero).
+INTERIOR_RADIUS = interval(1e-6, 1.0, why="r/R: below 1e-6 the closed form of the gradient "
+                           "is all rounding error (the gradient at the centre is zero)")
+#: Cells of the finite-volume solve of the IFP.
+N_CELLS = count(2, 100_000, why="cells of the radial grid: 100,000 resolve any alpha allowed")
 
-def default(name: str) -> float:
-    return PARAMETERS[name].value
+# --- parameters ------------------------------------------------------------------------------
+
+_NON_DIMENSIONAL = "non-dimensional: beyond 100 (hundreds of times the published value) " \
+                   "the drift dwarfs every other term"
+_UPTAKE = "non-dimensional rate: hundreds of times the published value; k times it must stay below 1"
+_PRESSURE = "mmHg: above any pressure in the body"
+
+PARAMETERS = ParameterSet([
+    # (a) Hahnfeldt et al. 1999
+    Parameter(
+        "growth_rate", r"\lambda_1", HAHNFELDT_LAMBDA1_PER_DAY, "1/day",
+        "tumour growth rate (Gompertz)", "hahnfeldt1999",
+        "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
+        "implementations, not the paper's text)",
+        domain=HAHNFELDT_RATE,
+    ),
+    Parameter(
+        "stimulation", r"b", HAHNFELDT_B_PER_DAY, "1/day",
+        "vascular stimulation by the tumour", "hahnfeldt1999",
+        "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
+        "implementations, not the paper's text)",
+        low=1.0, high=12.0, domain=HAHNFELDT_RATE,
+    ),
+    Parameter(
+        "inhibition", r"d", HAHNFELDT_D_PER_DAY_MM2, "1/(day mm²)",
+        "vascular inhibition by the tumour (scales with V^{2/3})", "hahnfeldt1999",
+        "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
+        "implementations, not the paper's text)",
+        low=0.002, high=0.02, domain=INHIBITION,
+    ),
+    Parameter(
+        "capacity_loss", r"\lambda_2", 0.0, "1/day",
+        "spontaneous loss of vascular support", "hahnfeldt1999",
+        "set to zero in the fitted version of the model",
+        domain=nonnegative(at_most=1e3, why=HAHNFELDT_RATE.why),
+    ),
+    Parameter(
+        "initial_volume", r"V_0", 180.0, "mm³", "tumour volume at the start", None,
+        "the starting values used by the canceR implementation's example of this "
+        "model; not confirmed against the paper",
+        domain=VOLUME,
+    ),
+    Parameter(
+        "initial_capacity", r"K_0", 625.0, "mm³", "carrying capacity at the start", None,
+        "as for V_0",
+        domain=VOLUME,
+    ),
+    # (b) Anderson & Chaplain 1998, non-dimensional
+    Parameter(
+        "tip_diffusion", r"D", 0.00035, "1", "random motility of tip cells",
+        "anderson1998", "non-dimensional parameter values of the simulations",
+        domain=nonnegative(at_most=1.0, why="non-dimensional motility: thousands of times the "
+                           "published value; 4kD/h² must stay at most 1 as well"),
+    ),
+    Parameter(
+        "chemotaxis", r"\chi_0", 0.38, "1", "chemotactic sensitivity to TAF",
+        "anderson1998", "non-dimensional parameter values of the simulations",
+        low=0.05, high=1.0, domain=nonnegative(at_most=100.0, why=_NON_DIMENSIONAL),
+    ),
+    Parameter(
+        "chemotaxis_saturation", r"\alpha", 0.6, "1",
+        "fall of chemotactic sensitivity with TAF, χ = χ₀/(1 + αc)", "anderson1998",
+        "non-dimensional parameter values of the simulations",
+        domain=nonnegative(at_most=100.0, why=_NON_DIMENSIONAL),
+    ),
+    Parameter(
+        "haptotaxis", r"\rho", 0.34, "1", "haptotactic sensitivity to fibronectin",
+        "anderson1998", "non-dimensional parameter values of the simulations",
+        domain=nonnegative(at_most=100.0, why=_NON_DIMENSIONAL),
+    ),
+    Parameter(
+        "fibronectin_production", r"\beta", 0.05, "1",
+        "fibronectin production by endothelial cells", "anderson1998",
+        "non-dimensional parameter values of the simulations",
+        domain=nonnegative(at_most=100.0, why="non-dimensional rate: thousands of times the "
+                           "published value; keeps the fibronectin field finite"),
+    ),
+    Parameter(
+        "fibronectin_uptake", r"\gamma", 0.1, "1",
+        "fibronectin uptake by endothelial cells", "anderson1998",
+        "non-dimensional parameter values of the simulations",
+        domain=nonnegative(at_most=100.0, why=_UPTAKE),
+    ),
+    Parameter(
+        "taf_uptake", r"\eta", 0.1, "1", "TAF uptake by endothelial cells",
+        "anderson1998", "non-dimensional parameter values of the simulations",
+        domain=nonnegative(at_most=100.0, why=_UPTAKE),
+    ),
+    Parameter(
+        "taf_strength", r"c_0", 1.0, "1",
+        "TAF at the tumour edge (scales the initial TAF field)", None,
+        "1 is the normalised field of {cite:t}`anderson1998`; the slider scales it",
+        low=0.3, high=2.0,
+        domain=interval(1e-3, 100.0, why="a thousandth to a hundred times the normalised "
+                        "field: weaker is no signal (the chemotactic threshold overflows), "
+                        "stronger leaves the concentration bound"),
+    ),
+    Parameter(
+        "branch_age", r"\psi", 0.5, "1", "youngest sprout that may branch", None,
+        "the rule (a minimum sprout age) is {cite:t}`anderson1998`'s; this value "
+        "was not confirmed against the paper",
+        domain=nonnegative(at_most=100.0, why="non-dimensional time: no run lasts longer "
+                           "(an older threshold means no branching at all)"),
+    ),
+    Parameter(
+        "time_step", r"k", 0.01, "1", "time step of the scheme", None,
+        "small enough that every probability of the random walk stays in [0, 1] "
+        "without chemotaxis (4kD/h² = 0.56)",
+        domain=positive(at_most=1.0, why="non-dimensional time: a step longer than 1 skips "
+                        "the whole approach; the run takes at most "
+                        f"{MAX_STEPS} steps (t_max / k)"),
+    ),
+    Parameter(
+        "space_step", r"h", 0.005, "1", "grid spacing (201 × 201 grid)", None,
+        "the grid of {cite:t}`anderson1998`'s discrete simulations",
+        domain=interval(0.0025, 0.1, why="the unit square in 10 to 400 intervals (twice as "
+                        "fine as the paper's grid): coarser is no network, finer costs more "
+                        "than any run is worth"),
+    ),
+    # (c) Baxter & Jain 1989
+    Parameter(
+        "hydraulic_conductivity", r"K_t", _BJ["hydraulic_conductivity"], "cm²/(mmHg s)",
+        "hydraulic conductivity of tumour interstitium", None,
+        "the tumour value 4.13 × 10⁻⁸ attributed to {cite:t}`baxter1989` (Table 1) "
+        "by later models; not confirmed against the paper",
+        domain=interval(1e-12, 1e-3, why="cm²/(mmHg s): measured tissues lie within "
+                        "1e-9 to 1e-6; the bounds keep alpha finite"),
+    ),
+    Parameter(
+        "vessel_permeability", r"L_p", _BJ["vessel_permeability"], "cm/(mmHg s)",
+        "hydraulic permeability of tumour vessel walls", None,
+        "tumour value of {cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        domain=positive(at_most=1e-3, why="cm/(mmHg s): thousands of times the leakiest "
+                        "measured vessels; keeps alpha finite"),
+    ),
+    Parameter(
+        "surface_per_volume", r"S/V", _BJ["surface_per_volume"], "1/cm",
+        "vessel surface area per tumour volume", None,
+        "tumour value of {cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        domain=positive(at_most=1e4, why="1/cm: fifty times the tumour value, more vessel "
+                        "wall than tissue; keeps alpha finite"),
+    ),
+    Parameter(
+        "vascular_pressure", r"p_v", _BJ["vascular_pressure"], "mmHg",
+        "microvascular pressure", None,
+        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        domain=nonnegative(at_most=1e3, why=_PRESSURE),
+    ),
+    Parameter(
+        "reflection", r"\sigma", _BJ["reflection"], "1",
+        "osmotic reflection coefficient of tumour vessels", None,
+        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        domain=FRACTION,
+    ),
+    Parameter(
+        "plasma_oncotic", r"\pi_v", _BJ["plasma_oncotic"], "mmHg",
+        "oncotic pressure of plasma", None,
+        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        domain=nonnegative(at_most=1e3, why=_PRESSURE),
+    ),
+    Parameter(
+        "interstitial_oncotic", r"\pi_i", _BJ["interstitial_oncotic"], "mmHg",
+        "oncotic pressure of tumour interstitial fluid", None,
+        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        domain=nonnegative(at_most=1e3, why=_PRESSURE),
+    ),
+    Parameter(
+        "tumour_radius", r"R", 1.0, "cm", "tumour radius", None,
+        "a tumour 2 cm across, a round size for illustration",
+        domain=RADIUS_CM,
+    ),
+    Parameter(
+        "ifp_alpha", r"\alpha_p", _DEFAULT_ALPHA, "1",
+        "tumour radius over the pressure decay length, R √(L_p S/V / K_t)", None,
+        "computed from the tissue values above for R = 1 cm",
+        low=1.0, high=80.0,
+        domain=interval(1e-6, 1e6, why="below 1e-6 the pressure is below 1e-13 of p_e and the "
+                        "closed forms lose their digits; above 1e6 the boundary layer is "
+                        "thinner than a cell in any tumour"),
+    ),
+])
 
 
 # --- (a) Hahnfeldt et al. 1999 ----------------------------------------------------------------
@@ -278,6 +373,10 @@ def hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss=0.0,
     d lnV/dt = -lambda1 log(V/K),  d lnK/dt = -lambda2 + b V/K - d V^(2/3).
     `logarithm="log10"` replaces ln(V/K) by log10(V/K), the variant some later papers
     print, to show what that choice changes.
+
+    Unchecked on purpose: solve_ivp calls it at every step (here and in tmebook.therapy and
+    tmebook.integrated, with arrays of tumours), so it takes the rates as they come.
+    `hahnfeldt_derivatives` is its checked public form.
     """
     log_v, log_k = y
     ratio = log_v - log_k  # ln(V/K)
@@ -288,52 +387,75 @@ def hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss=0.0,
     return np.array([d_log_v, d_log_k])
 
 
+def _broadcast(a: np.ndarray, b: np.ndarray) -> bool:
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        return False
+    return True
+
+
 def _hahnfeldt_rates(growth_rate, stimulation, inhibition, capacity_loss):
-    return (check_positive("growth_rate", growth_rate),
-            check_positive("stimulation", stimulation),
-            check_positive("inhibition", inhibition),
-            check_nonnegative("capacity_loss", capacity_loss))
+    """The four rates, each checked against its domain (tmebook.therapy keeps a copy)."""
+    return tuple(PARAMETERS[name].domain.check(name, value) for name, value in (
+        ("growth_rate", growth_rate), ("stimulation", stimulation),
+        ("inhibition", inhibition), ("capacity_loss", capacity_loss)))
 
 
-def hahnfeldt_steady_state(stimulation=None, inhibition=None, capacity_loss=None):
+@checked(PARAMETERS, Relation("capacity", lambda volume, capacity: _broadcast(volume, capacity),
+                              "must have the shape of volume (or broadcast against it)"),
+         volume=Array(VOLUME, scalar_ok=True), capacity=Array(VOLUME, scalar_ok=True),
+         logarithm=LOGARITHM)
+def hahnfeldt_derivatives(volume: float | np.ndarray, capacity: float | np.ndarray,
+                          growth_rate: float | None = None, stimulation: float | None = None,
+                          inhibition: float | None = None, capacity_loss: float | None = None,
+                          logarithm: str = "natural") -> tuple[np.ndarray, np.ndarray]:
+    """(dV/dt, dK/dt) in mm^3/day at volumes V and capacities K (mm^3; arrays broadcast).
+
+    The checked form of `hahnfeldt_rhs`: V d lnV/dt and K d lnK/dt.
+    """
+    d_log_v, d_log_k = hahnfeldt_rhs(0.0, [np.log(volume), np.log(capacity)], growth_rate,
+                                     stimulation, inhibition, capacity_loss, logarithm)
+    return volume * d_log_v, capacity * d_log_k
+
+
+@checked(PARAMETERS)
+def hahnfeldt_steady_state(stimulation: float | None = None, inhibition: float | None = None,
+                           capacity_loss: float | None = None) -> float:
     """V* = K* = ((b - lambda2) / d)^(3/2) (mm^3); zero if lambda2 >= b (no vascularised state)."""
-    b = check_positive("stimulation", default("stimulation") if stimulation is None else stimulation)
-    d = check_positive("inhibition", default("inhibition") if inhibition is None else inhibition)
-    lam2 = check_nonnegative("capacity_loss", default("capacity_loss") if capacity_loss is None else capacity_loss)
-    return float(max(b - lam2, 0.0) / d) ** 1.5
+    return float(max(stimulation - capacity_loss, 0.0) / inhibition) ** 1.5
 
 
-def hahnfeldt_jacobian(volume, capacity, growth_rate=None, stimulation=None, inhibition=None,
-                       capacity_loss=None):
+@checked(PARAMETERS, volume=VOLUME, capacity=VOLUME)
+def hahnfeldt_jacobian(volume: float, capacity: float, growth_rate: float | None = None,
+                       stimulation: float | None = None, inhibition: float | None = None,
+                       capacity_loss: float | None = None) -> np.ndarray:
     """Jacobian of (dV/dt, dK/dt) with respect to (V, K) at a state (mm^3)."""
-    lam1, b, d, lam2 = _hahnfeldt_rates(
-        default("growth_rate") if growth_rate is None else growth_rate,
-        default("stimulation") if stimulation is None else stimulation,
-        default("inhibition") if inhibition is None else inhibition,
-        default("capacity_loss") if capacity_loss is None else capacity_loss)
-    v = check_positive("volume", volume)
-    k = check_positive("capacity", capacity)
+    lam1, b, d, lam2 = growth_rate, stimulation, inhibition, capacity_loss
+    v, k = volume, capacity
     return np.array([
         [-lam1 * (np.log(v / k) + 1.0), lam1 * v / k],
         [b - 2.0 / 3.0 * d * k * v ** (-1.0 / 3.0), -lam2 - d * v ** (2.0 / 3.0)],
     ])
 
 
-def hahnfeldt_steady_state_by_root(guess=(5000.0, 5000.0), stimulation=None, inhibition=None,
-                                   capacity_loss=None):
-    """The steady state found numerically (scipy.optimize.root on ln V, ln K), for checking."""
-    lam1 = default("growth_rate")
-    b = default("stimulation") if stimulation is None else stimulation
-    d = default("inhibition") if inhibition is None else inhibition
-    lam2 = default("capacity_loss") if capacity_loss is None else capacity_loss
-    _hahnfeldt_rates(lam1, b, d, lam2)
-    guess = check_array("guess", guess, ndim=1, shape_tail=(2,))
-    if np.any(guess <= 0):
-        raise ValueError("guess must hold two positive volumes")
-    sol = root(lambda y: hahnfeldt_rhs(0.0, y, lam1, b, d, lam2), np.log(guess), tol=1e-12)
-    if not sol.success:
+@checked(PARAMETERS, guess=Array(VOLUME, shape=(2,)))
+def hahnfeldt_steady_state_by_root(guess: tuple | np.ndarray = (5000.0, 5000.0),
+                                   stimulation: float | None = None,
+                                   inhibition: float | None = None,
+                                   capacity_loss: float | None = None) -> np.ndarray:
+    """The steady state found numerically (scipy.optimize.root on ln V, ln K), for checking.
+
+    Raises RuntimeError when the root finder fails (as it must for lambda2 >= b, where no
+    vascularised steady state exists).
+    """
+    lam1 = PARAMETERS.default("growth_rate")
+    sol = root(lambda y: hahnfeldt_rhs(0.0, y, lam1, stimulation, inhibition, capacity_loss),
+               np.log(guess), tol=1e-12)
+    state = np.exp(sol.x)
+    if not sol.success or not np.all(np.isfinite(state)):
         raise RuntimeError(f"root finding failed: {sol.message}")
-    return np.exp(sol.x)
+    return state
 
 
 @dataclass(frozen=True)
@@ -345,43 +467,37 @@ class GrowthCurve:
     capacity: np.ndarray
 
 
-def simulate_hahnfeldt(t_end=30.0, initial_volume=None, initial_capacity=None, growth_rate=None,
-                       stimulation=None, inhibition=None, capacity_loss=None,
-                       logarithm="natural", n_points=301, rtol=1e-8, atol=1e-10):
+@checked(PARAMETERS, t_end=DAYS, logarithm=LOGARITHM, n_points=N_POINTS, rtol=RTOL, atol=ATOL)
+def simulate_hahnfeldt(t_end: float = 30.0, initial_volume: float | None = None,
+                       initial_capacity: float | None = None, growth_rate: float | None = None,
+                       stimulation: float | None = None, inhibition: float | None = None,
+                       capacity_loss: float | None = None, logarithm: str = "natural",
+                       n_points: int = 301, rtol: float = 1e-8, atol: float = 1e-10) -> GrowthCurve:
     """Integrate the Hahnfeldt model from (V0, K0) over [0, t_end] days (solve_ivp, LSODA).
 
-    rtol/atol apply to ln V and ln K, so they are relative tolerances on V and K.
+    rtol/atol apply to ln V and ln K, so they are relative tolerances on V and K. Raises
+    RuntimeError when the integration fails or leaves finite numbers (extreme rates with
+    loose tolerances). V and K may underflow to zero when lambda2 > b (the tumour dies out).
     """
-    pars = with_defaults(
-        PARAMETERS, initial_volume=initial_volume, initial_capacity=initial_capacity,
-        growth_rate=growth_rate, stimulation=stimulation, inhibition=inhibition,
-        capacity_loss=capacity_loss)
-    lam1, b, d, lam2 = _hahnfeldt_rates(pars["growth_rate"], pars["stimulation"],
-                                        pars["inhibition"], pars["capacity_loss"])
-    v0 = check_positive("initial_volume", pars["initial_volume"])
-    k0 = check_positive("initial_capacity", pars["initial_capacity"])
-    t_end = check_positive("t_end", t_end)
-    if logarithm not in ("natural", "log10"):
-        raise ValueError(f"logarithm must be 'natural' or 'log10', got {logarithm!r}")
-    if int(n_points) != n_points or n_points < 2:
-        raise ValueError("n_points must be an integer >= 2")
-    t = np.linspace(0.0, t_end, int(n_points))
-    sol = solve_ivp(hahnfeldt_rhs, (0.0, t_end), [np.log(v0), np.log(k0)], method="LSODA",
-                    t_eval=t, args=(lam1, b, d, lam2, logarithm), rtol=rtol, atol=atol)
+    t = np.linspace(0.0, t_end, n_points)
+    sol = solve_ivp(hahnfeldt_rhs, (0.0, t_end), [np.log(initial_volume), np.log(initial_capacity)],
+                    method="LSODA", t_eval=t, rtol=rtol, atol=atol,
+                    args=(growth_rate, stimulation, inhibition, capacity_loss, logarithm))
     if not sol.success:
         raise RuntimeError(f"integration failed: {sol.message}")
-    return GrowthCurve(t, np.exp(sol.y[0]), np.exp(sol.y[1]))
+    volume, capacity = np.exp(sol.y[0]), np.exp(sol.y[1])
+    if not (np.all(np.isfinite(volume)) and np.all(np.isfinite(capacity))):
+        raise RuntimeError("integration failed: V or K left finite numbers (tighten rtol/atol)")
+    return GrowthCurve(t, volume, capacity)
 
 
-def hahnfeldt_nullclines(volume, stimulation=None, inhibition=None, capacity_loss=None):
+@checked(PARAMETERS, volume=Array(VOLUME, scalar_ok=True))
+def hahnfeldt_nullclines(volume: float | np.ndarray, stimulation: float | None = None,
+                         inhibition: float | None = None,
+                         capacity_loss: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """K on the two nullclines at volumes V: dV/dt = 0 on K = V; dK/dt = 0 on K = bV/(lambda2 + d V^(2/3))."""
-    v = check_array("volume", volume)
-    if np.any(v <= 0):
-        raise ValueError("volume must be positive")
-    b = check_positive("stimulation", default("stimulation") if stimulation is None else stimulation)
-    d = check_positive("inhibition", default("inhibition") if inhibition is None else inhibition)
-    lam2 = check_nonnegative("capacity_loss", default("capacity_loss") if capacity_loss is None else capacity_loss)
-    return v.copy(), b * v / (lam2 + d * v ** (2.0 / 3.0))
+    v = volume
+    return v.copy(), stimulation * v / (capacity_loss + inhibition * v ** (2.0 / 3.0))
 
 
 # --- (b) Anderson & Chaplain 1998 -------------------------------------------------------------
@@ -408,28 +524,70 @@ WIDGET_TIME_STEP = 0.04
 WIDGET_T_MAX = 8.0
 
 
-def initial_taf(x, y, taf_strength=1.0):
+@dataclass(frozen=True)
+class _Indices(Array):
+    """Grid indices: an array of non-negative integers, handed to the function as integers."""
+
+    element: object = count(0)
+
+    def check(self, name, value):
+        return super().check(name, value).astype(np.intp)
+
+
+@lru_cache(maxsize=2)
+def _grid(ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of each cell of an ny x nx grid, computed once per grid.
+
+    (5, ny nx): the flat index iy * nx + ix of each cell and of its neighbours left, right,
+    down and up, the cell itself where a neighbour would lie off the grid; and (ny nx, 5):
+    True where the move (stay, left, right, down, up) stays on the grid.
+    """
+    iy, ix = np.divmod(np.arange(ny * nx), nx)
+    at = iy * nx + ix
+    neighbours = np.array([at, at - (ix > 0), at + (ix < nx - 1), at - nx * (iy > 0), at + nx * (iy < ny - 1)])
+    on_grid = (neighbours != at).T
+    on_grid[:, 0] = True
+    return read_only(neighbours), read_only(on_grid)
+
+
+#: Positions in the unit square (non-dimensional x or y).
+_POSITIONS = Array(FRACTION, scalar_ok=True)
+#: A TAF or fibronectin field on the grid, indexed [iy, ix].
+_FIELD = Array(CONCENTRATION, shape=(None, None))
+
+
+@checked(PARAMETERS, Relation("y", lambda x, y: _broadcast(x, y),
+                              "must have the shape of x (or broadcast against it)"),
+         x=_POSITIONS, y=_POSITIONS)
+def initial_taf(x: float | np.ndarray, y: float | np.ndarray,
+                taf_strength: float | None = None) -> np.ndarray:
     """TAF c(x, y, 0) = c0 (nu - r)^2 / (nu - 0.1) outside the tumour, its edge value inside.
 
     r is the distance from the tumour centre (1, 1/2), nu = (sqrt 5 - 0.1)/(sqrt 5 - 1):
     the circular-tumour profile of Anderson & Chaplain as we recall it (c0 = 1), with the
     value inside the tumour (r < 0.1) held at the edge value so that c is continuous.
     """
-    x = check_array("x", x)
-    y = check_array("y", y)
-    c0 = check_positive("taf_strength", taf_strength)
     r = np.maximum(np.hypot(x - TUMOUR_CENTRE[0], y - TUMOUR_CENTRE[1]), TUMOUR_RADIUS)
-    return c0 * (TAF_NU - r) ** 2 / (TAF_NU - TUMOUR_RADIUS)
+    return taf_strength * (TAF_NU - r) ** 2 / (TAF_NU - TUMOUR_RADIUS)
 
 
-def initial_fibronectin(x):
+@checked(PARAMETERS, x=_POSITIONS)
+def initial_fibronectin(x: float | np.ndarray) -> np.ndarray:
     """Fibronectin f(x, 0) = 0.75 exp(-x^2 / 0.45), highest along the parent vessel."""
-    x = check_array("x", x)
     return FIBRONECTIN_F0 * np.exp(-x**2 / FIBRONECTIN_EPS)
 
 
-def move_probabilities(c, f, iy, ix, space_step, time_step, tip_diffusion, chemotaxis,
-                       chemotaxis_saturation, haptotaxis):
+@checked(PARAMETERS,
+         Relation("f", lambda c, f: f.shape == c.shape, "must have the shape of c"),
+         Relation("ix", lambda iy, ix: ix.shape == iy.shape, "must have the shape of iy"),
+         Relation("iy", lambda c, iy: bool(np.all(iy < c.shape[0])), "must index rows of c"),
+         Relation("ix", lambda c, ix: bool(np.all(ix < c.shape[1])), "must index columns of c"),
+         c=_FIELD, f=_FIELD, iy=_Indices(shape=(None,)), ix=_Indices(shape=(None,)))
+def move_probabilities(c: np.ndarray, f: np.ndarray, iy: np.ndarray, ix: np.ndarray,
+                       space_step: float | None = None, time_step: float | None = None,
+                       tip_diffusion: float | None = None, chemotaxis: float | None = None,
+                       chemotaxis_saturation: float | None = None,
+                       haptotaxis: float | None = None) -> np.ndarray:
     """P0..P4 (stay, left, right, down, up) for tips at grid cells (iy, ix); shape (m, 5).
 
     The coefficients of the explicit five-point scheme of the continuum model at each tip
@@ -437,24 +595,28 @@ def move_probabilities(c, f, iy, ix, space_step, time_step, tip_diffusion, chemo
     Negative coefficients are set to zero, moves off the grid are forbidden, and each row
     is normalised to sum to one.
     """
-    # neighbours, with indices clipped at the edges (edge padding: zero gradient, no flux)
+    # the tip's cell and its neighbours left, right, down and up (flat indices iy * nx + ix;
+    # at an edge the cell itself: edge padding, zero gradient, no flux)
     ny, nx = c.shape
-    left, right = np.maximum(ix - 1, 0), np.minimum(ix + 1, nx - 1)
-    down, up = np.maximum(iy - 1, 0), np.minimum(iy + 1, ny - 1)
+    neighbours, on_grid = _grid(ny, nx)
+    at = iy * nx + ix
+    cells = neighbours.take(at, axis=1)
+    c0, c_left, c_right, c_down, c_up = c.ravel()[cells]
+    f0, f_left, f_right, f_down, f_up = f.ravel()[cells]
     h2, k = space_step**2, time_step
-    c0 = c[iy, ix]
-    dcx = c[iy, right] - c[iy, left]
-    dcy = c[up, ix] - c[down, ix]
-    dfx = f[iy, right] - f[iy, left]
-    dfy = f[up, ix] - f[down, ix]
-    lap_c = c[iy, right] + c[iy, left] + c[up, ix] + c[down, ix] - 4.0 * c0
-    lap_f = f[iy, right] + f[iy, left] + f[up, ix] + f[down, ix] - 4.0 * f[iy, ix]
-    chi = chemotaxis / (1.0 + chemotaxis_saturation * c0)
+    dcx = c_right - c_left
+    dcy = c_up - c_down
+    dfx = f_right - f_left
+    dfy = f_up - f_down
+    lap_c = c_right + c_left + c_up + c_down - 4.0 * c0
+    lap_f = f_right + f_left + f_up + f_down - 4.0 * f0
+    saturation = 1.0 + chemotaxis_saturation * c0
+    chi = chemotaxis / saturation
     random = k * tip_diffusion / h2
     drift_x = k / (4.0 * h2) * (chi * dcx + haptotaxis * dfx)
     drift_y = k / (4.0 * h2) * (chi * dcy + haptotaxis * dfy)
     stay = (1.0 - 4.0 * random
-            + k * chemotaxis_saturation * chi / (4.0 * h2 * (1.0 + chemotaxis_saturation * c0)) * (dcx**2 + dcy**2)
+            + k * chemotaxis_saturation * chi / (4.0 * h2 * saturation) * (dcx**2 + dcy**2)
             - k * chi / h2 * lap_c - k * haptotaxis / h2 * lap_f)
     p = np.empty((c0.size, 5))
     p[:, 0] = stay
@@ -463,41 +625,36 @@ def move_probabilities(c, f, iy, ix, space_step, time_step, tip_diffusion, chemo
     p[:, 3] = random - drift_y
     p[:, 4] = random + drift_y
     np.maximum(p, 0.0, out=p)
-    p[:, 1] *= ix > 0
-    p[:, 2] *= ix < nx - 1
-    p[:, 3] *= iy > 0
-    p[:, 4] *= iy < ny - 1
-    # a tip whose every coefficient is zero stays put
-    p[:, 0] += p.sum(axis=1) == 0.0
-    return p / p.sum(axis=1, keepdims=True)
+    p *= on_grid[at]  # no move off the grid
+    total = p.sum(axis=1, keepdims=True)
+    if not total.all():  # a tip whose every coefficient is zero stays put
+        stuck = total == 0.0
+        p[:, :1] += stuck
+        total += stuck
+    return p / total
 
 
 _BRANCH_EDGES = np.array([lower for lower, _ in BRANCH_PROBABILITY])
 _BRANCH_VALUES = np.array([0.0] + [value for _, value in BRANCH_PROBABILITY])
 
 
-def branch_probability(taf):
+@checked(PARAMETERS, taf=Array(CONCENTRATION, scalar_ok=True))
+def branch_probability(taf: float | np.ndarray) -> np.ndarray:
     """Probability that an eligible sprout tip branches at TAF concentration c (0 below 0.3)."""
-    taf = check_array("taf", taf)
     return _BRANCH_VALUES[np.searchsorted(_BRANCH_EDGES, taf, side="right")]
 
 
-def midline_drift(x, chemotaxis=None, taf_strength=None, haptotaxis=None,
-                  chemotaxis_saturation=None):
+@checked(PARAMETERS, x=_POSITIONS)
+def midline_drift(x: float | np.ndarray, chemotaxis: float | None = None,
+                  taf_strength: float | None = None, haptotaxis: float | None = None,
+                  chemotaxis_saturation: float | None = None) -> np.ndarray:
     """Mean tip velocity along x on the line y = 1/2 in the initial fields (chemotaxis + haptotaxis).
 
     v(x) = chi(c) dc/dx + rho df/dx: chemotaxis pulls tips towards the tumour, haptotaxis
     back up the fibronectin gradient towards the parent vessel. The walk's mean velocity
     is exactly this drift (the scheme's P_right - P_left, times h/k).
     """
-    x = check_array("x", x)
-    if np.any((x < 0) | (x > 1)):
-        raise ValueError("x must lie in [0, 1]")
-    chi0 = check_nonnegative("chemotaxis", default("chemotaxis") if chemotaxis is None else chemotaxis)
-    c0 = check_positive("taf_strength", default("taf_strength") if taf_strength is None else taf_strength)
-    rho = check_nonnegative("haptotaxis", default("haptotaxis") if haptotaxis is None else haptotaxis)
-    sat = check_nonnegative("chemotaxis_saturation",
-                            default("chemotaxis_saturation") if chemotaxis_saturation is None else chemotaxis_saturation)
+    chi0, c0, rho, sat = chemotaxis, taf_strength, haptotaxis, chemotaxis_saturation
     r = np.maximum(1.0 - x, TUMOUR_RADIUS)
     c = c0 * (TAF_NU - r) ** 2 / (TAF_NU - TUMOUR_RADIUS)
     dc_dx = np.where(1.0 - x > TUMOUR_RADIUS, 2.0 * c0 * (TAF_NU - r) / (TAF_NU - TUMOUR_RADIUS), 0.0)
@@ -505,7 +662,9 @@ def midline_drift(x, chemotaxis=None, taf_strength=None, haptotaxis=None,
     return chi0 / (1.0 + sat * c) * dc_dx + rho * df_dx
 
 
-def critical_chemotaxis(taf_strength=None, haptotaxis=None):
+@checked(PARAMETERS)
+def critical_chemotaxis(taf_strength: float | None = None, haptotaxis: float | None = None,
+                        chemotaxis_saturation: float | None = None) -> float:
     """Smallest chi0 for which the midline drift points towards the tumour everywhere on [0, 0.9].
 
     Below it haptotaxis holds tips back somewhere between the vessel and the tumour. The
@@ -513,14 +672,13 @@ def critical_chemotaxis(taf_strength=None, haptotaxis=None):
     -rho f_x (1 + alpha c) / c_x: located on a grid, then refined with a bounded scalar
     minimisation (scipy.optimize.minimize_scalar).
     """
-    from scipy.optimize import minimize_scalar
-
+    drift = midline_drift.__wrapped__  # checked once here, not at every evaluation
     edge = 1.0 - TUMOUR_RADIUS - 1e-9
 
     def needed(x):
         # chi0 at which the drift at x is exactly zero (the drift is chi0 * a(x) + h(x))
-        unit = midline_drift(x, 1.0, taf_strength, 0.0)
-        hold = midline_drift(x, 0.0, taf_strength, haptotaxis)
+        unit = drift(x, 1.0, taf_strength, 0.0, chemotaxis_saturation)
+        hold = drift(x, 0.0, taf_strength, haptotaxis, chemotaxis_saturation)
         return -hold / unit
 
     xs = np.linspace(0.0, edge, 2001)
@@ -538,6 +696,9 @@ def critical_chemotaxis(taf_strength=None, haptotaxis=None):
 class Network:
     """Result of a sprouting run. Fields are indexed [iy, ix]; x = ix h, y = iy h."""
 
+    #: arrival_time is NaN when no tip reached the tumour during the run.
+    NAN_MEANS = {"arrival_time": "no tip reached the tumour during the run"}
+
     x: np.ndarray
     taf: np.ndarray
     fibronectin: np.ndarray
@@ -553,18 +714,38 @@ class Network:
     steps: int = field(default=0)
 
     @property
-    def arrival_days(self):
+    def arrival_days(self) -> float:
+        """arrival_time in days (NaN when no tip arrived)."""
         return self.arrival_time * AC_TIME_UNIT_DAYS
 
-    def vessel_fraction(self):
+    def vessel_fraction(self) -> float:
         """Fraction of the grid cells occupied by new sprouts."""
         return float(np.mean(self.owner >= 0))
 
 
-def grow_network(chemotaxis=None, taf_strength=None, seed=0, space_step=None, time_step=None,
-                 t_max=10.0, stop_at_arrival=True, max_tips=80, haptotaxis=None,
-                 tip_diffusion=None, chemotaxis_saturation=None, branch_age=None,
-                 taf_uptake=None, fibronectin_production=None, fibronectin_uptake=None):
+def _divides_unit_interval(space_step: float) -> bool:
+    n = int(round(1.0 / space_step)) + 1
+    return abs((n - 1) * space_step - 1.0) <= 1e-9
+
+
+@checked(PARAMETERS,
+         Relation("space_step", _divides_unit_interval, "must divide 1 into a whole number of intervals"),
+         Relation("time_step", lambda time_step, tip_diffusion, space_step:
+                  4.0 * time_step * tip_diffusion / space_step**2 <= 1.0,
+                  "too large: 4 k D / h^2 must not exceed 1 (the walk's probabilities)"),
+         Relation("time_step", lambda time_step, taf_uptake, fibronectin_uptake:
+                  time_step * max(taf_uptake, fibronectin_uptake) < 1.0,
+                  "too large for the uptake rates: k eta and k gamma must stay below 1"),
+         Relation("time_step", lambda time_step, t_max: t_max / time_step <= MAX_STEPS,
+                  f"too small for t_max: a run takes at most {MAX_STEPS} steps (t_max / k)"),
+         seed=SEED, t_max=NON_DIMENSIONAL_TIME, stop_at_arrival=BOOLEAN, max_tips=MAX_TIPS)
+def grow_network(chemotaxis: float | None = None, taf_strength: float | None = None,
+                 seed: int = 0, space_step: float | None = None, time_step: float | None = None,
+                 t_max: float = 10.0, stop_at_arrival: bool = True, max_tips: int = 80,
+                 haptotaxis: float | None = None, tip_diffusion: float | None = None,
+                 chemotaxis_saturation: float | None = None, branch_age: float | None = None,
+                 taf_uptake: float | None = None, fibronectin_production: float | None = None,
+                 fibronectin_uptake: float | None = None) -> Network:
     """Grow sprouts from the parent vessel (x = 0) towards the tumour at (1, 1/2); seeded.
 
     Each step of length k: every active tip moves (or stays) with the probabilities
@@ -577,36 +758,11 @@ def grow_network(chemotaxis=None, taf_strength=None, seed=0, space_step=None, ti
     fibronectin (beta): explicit Euler steps of the c and f equations with n = 1 on
     sprout cells. Stops at the first arrival (`stop_at_arrival`) or at t_max.
     """
-    pars = with_defaults(
-        PARAMETERS, chemotaxis=chemotaxis, taf_strength=taf_strength,
-        space_step=space_step, time_step=time_step, haptotaxis=haptotaxis,
-        tip_diffusion=tip_diffusion, chemotaxis_saturation=chemotaxis_saturation,
-        branch_age=branch_age, taf_uptake=taf_uptake,
-        fibronectin_production=fibronectin_production,
-        fibronectin_uptake=fibronectin_uptake)
-    chi0 = check_nonnegative("chemotaxis", pars["chemotaxis"])
-    c0 = check_positive("taf_strength", pars["taf_strength"])
-    h = check_positive("space_step", pars["space_step"])
-    k = check_positive("time_step", pars["time_step"])
-    rho = check_nonnegative("haptotaxis", pars["haptotaxis"])
-    d_tip = check_nonnegative("tip_diffusion", pars["tip_diffusion"])
-    sat = check_nonnegative("chemotaxis_saturation", pars["chemotaxis_saturation"])
-    age_min = check_nonnegative("branch_age", pars["branch_age"])
-    eta = check_nonnegative("taf_uptake", pars["taf_uptake"])
-    beta = check_nonnegative("fibronectin_production", pars["fibronectin_production"])
-    gamma = check_nonnegative("fibronectin_uptake", pars["fibronectin_uptake"])
-    t_max = check_positive("t_max", t_max)
-    if int(seed) != seed:
-        raise ValueError("seed must be an integer")
+    chi0, c0, rho, d_tip, sat = chemotaxis, taf_strength, haptotaxis, tip_diffusion, chemotaxis_saturation
+    h, k, age_min = space_step, time_step, branch_age
+    eta, beta, gamma = taf_uptake, fibronectin_production, fibronectin_uptake
     n = int(round(1.0 / h)) + 1
-    if abs((n - 1) * h - 1.0) > 1e-9 or n < 11:
-        raise ValueError("space_step must divide 1 into at least 10 intervals")
-    if 4.0 * k * d_tip / h**2 > 1.0:
-        raise ValueError("time_step too large: 4 k D / h^2 must not exceed 1")
-    if k * max(eta, gamma) >= 1.0:
-        raise ValueError("time_step too large for the uptake rates (k eta, k gamma < 1)")
-
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 1.0, n)
     xx, yy = np.meshgrid(x, x)
     taf = initial_taf(xx, yy, c0)
@@ -614,19 +770,21 @@ def grow_network(chemotaxis=None, taf_strength=None, seed=0, space_step=None, ti
     fib = initial_fibronectin(xx)
     owner = np.full((n, n), EMPTY, dtype=np.int64)
     owner[:, 0] = PARENT
-    # flat indices of sprout cells (endothelial cells that take up TAF, fibronectin)
+    # cells are numbered iy * n + ix: the flat views below, and `step_to` the number each move adds
+    taf_flat, fib_flat, owner_flat = taf.reshape(-1), fib.reshape(-1), owner.reshape(-1)
+    in_tumour = (np.hypot(xx - TUMOUR_CENTRE[0], yy - TUMOUR_CENTRE[1]) <= TUMOUR_RADIUS).reshape(-1)
+    step_to = MOVES[:, 0] + n * MOVES[:, 1]
+    _, on_grid = _grid(n, n)
+    # sprout cells (endothelial cells that take up TAF, fibronectin)
     sprout_cells = np.empty(n * n, dtype=np.int64)
     n_sprout_cells = 0
-    taf_flat, fib_flat = taf.reshape(-1), fib.reshape(-1)
-    in_tumour = np.hypot(xx - TUMOUR_CENTRE[0], yy - TUMOUR_CENTRE[1]) <= TUMOUR_RADIUS
 
-    tip_iy = np.array([int(round(y / h)) for y in INITIAL_SPROUTS_Y])
-    tip_ix = np.zeros_like(tip_iy)
-    tip_id = np.arange(tip_iy.size)
-    tip_parent = np.full(tip_iy.size, PARENT)
-    tip_age = np.zeros(tip_iy.size)
-    owner[tip_iy, tip_ix] = PARENT  # the tips start on the parent vessel
-    next_id = tip_iy.size
+    # the tips start on the parent vessel (x = 0)
+    tip_at = np.array([int(round(y / h)) * n for y in INITIAL_SPROUTS_Y])
+    tip_id = np.arange(tip_at.size)
+    tip_parent = np.full(tip_at.size, PARENT)
+    tip_age = np.zeros(tip_at.size)
+    next_id = tip_at.size
     segments = []
     n_branches = n_anastomoses = 0
     arrival = np.nan
@@ -634,49 +792,51 @@ def grow_network(chemotaxis=None, taf_strength=None, seed=0, space_step=None, ti
     steps = int(np.ceil(t_max / k - 1e-9))
     step = 0
     for step in range(1, steps + 1):
-        if tip_iy.size == 0:
+        if tip_at.size == 0:
             break
-        p = move_probabilities(taf, fib, tip_iy, tip_ix, h, k, d_tip, chi0, sat, rho)
-        choice = (p.cumsum(axis=1) < rng.random(tip_iy.size)[:, None]).sum(axis=1)
-        choice = np.minimum(choice, 4)
-        new_ix = tip_ix + MOVES[choice, 0]
-        new_iy = tip_iy + MOVES[choice, 1]
-        target = owner[new_iy, new_ix]
+        tip_iy, tip_ix = np.divmod(tip_at, n)
+        p = move_probabilities.__wrapped__(taf, fib, tip_iy, tip_ix, h, k, d_tip, chi0, sat, rho)
+        # the move whose band of the cumulative probabilities holds a uniform random number
+        choice = (p.cumsum(axis=1)[:, :4] < rng.random(tip_at.size)[:, None]).sum(axis=1)
+        new_at = tip_at + step_to[choice]
+        target = owner_flat[new_at]
         moving = choice != 0
         # a move back onto the tip's own sprout (or the one it branched from) retraces it
         own = (target == tip_id) | (target == tip_parent)
         # the parent vessel is not rejoined by the initial sprouts' own tips
-        blocked = moving & (target == PARENT) & (tip_parent == PARENT)
-        moving &= ~blocked
-        new_ix = np.where(moving, new_ix, tip_ix)
-        new_iy = np.where(moving, new_iy, tip_iy)
-        fuse = moving & (target != EMPTY) & ~own
-        # two tips taking the same free cell in one step: the first keeps it, the rest fuse
-        flat = new_iy * n + new_ix
-        free_move = moving & ~fuse & ~own
-        order = np.flatnonzero(free_move)
-        _, first = np.unique(flat[order], return_index=True)
-        clash = np.zeros(tip_iy.size, dtype=bool)
-        clash[order] = True
-        clash[order[first]] = False
-        fuse |= clash
-        free_move &= ~clash
+        moving &= ~(own & (target == PARENT))
+        new_at = np.where(moving, new_at, tip_at)
+        # a move onto another sprout is an anastomosis, onto a free cell it extends the sprout
+        away = moving & ~own
+        free_move = away & (target == EMPTY)
+        fuse = away ^ free_move
+        # two tips taking the same free cell in one step (rare): the first keeps it, the rest fuse
+        taken = np.sort(new_at[free_move])
+        if (taken[1:] == taken[:-1]).any():
+            order = np.flatnonzero(free_move)
+            _, first = np.unique(new_at[order], return_index=True)
+            clash = np.zeros(tip_at.size, dtype=bool)
+            clash[order] = True
+            clash[order[first]] = False
+            fuse |= clash
+            free_move &= ~clash
         # record moves (the fusing ones too: the sprout reaches the vessel it joins)
-        moved = np.flatnonzero(moving)
-        if moved.size:
-            segments.append((tip_ix[moved], tip_iy[moved], new_ix[moved], new_iy[moved]))
-        owner[new_iy[free_move], new_ix[free_move]] = tip_id[free_move]
-        added = flat[free_move]
+        if moving.any():
+            segments.append((tip_at[moving], new_at[moving]))
+        added = new_at[free_move]
+        owner_flat[added] = tip_id[free_move]
         sprout_cells[n_sprout_cells:n_sprout_cells + added.size] = added
         n_sprout_cells += added.size
-        tip_ix, tip_iy = new_ix, new_iy
+        tip_at = new_at
         tip_age += k
-        n_anastomoses += int(fuse.sum())
-        arrived = in_tumour[tip_iy, tip_ix] & ~fuse
+        n_anastomoses += int(np.count_nonzero(fuse))
+        arrived = in_tumour[tip_at] & ~fuse
         if arrived.any() and np.isnan(arrival):
             arrival = step * k
-        keep = ~(fuse | arrived)
-        tip_ix, tip_iy, tip_id, tip_parent, tip_age = (a[keep] for a in (tip_ix, tip_iy, tip_id, tip_parent, tip_age))
+        ended = fuse | arrived
+        if ended.any():
+            keep = ~ended
+            tip_at, tip_id, tip_parent, tip_age = tip_at[keep], tip_id[keep], tip_parent[keep], tip_age[keep]
         # endothelial cells on the sprouts take up TAF and fibronectin and make fibronectin
         cells = sprout_cells[:n_sprout_cells]
         taf_flat[cells] *= uptake_c
@@ -684,45 +844,43 @@ def grow_network(chemotaxis=None, taf_strength=None, seed=0, space_step=None, ti
         if stop_at_arrival and not np.isnan(arrival):
             break
         # branching: an old enough tip puts a new tip on a free neighbouring cell
-        eligible = np.flatnonzero(tip_age >= age_min)
-        room = max_tips - tip_iy.size
+        eligible = (tip_age >= age_min).nonzero()[0]
+        room = max_tips - tip_at.size
         if eligible.size and room > 0:
-            chance = _BRANCH_VALUES[np.searchsorted(
-                _BRANCH_EDGES, taf[tip_iy[eligible], tip_ix[eligible]], side="right")]
+            chance = branch_probability.__wrapped__(taf_flat[tip_at[eligible]])
             parents = eligible[rng.random(eligible.size) < chance][:room]
             if parents.size:
-                cand_x = tip_ix[parents, None] + MOVES[None, 1:, 0]
-                cand_y = tip_iy[parents, None] + MOVES[None, 1:, 1]
-                inside = (cand_x >= 0) & (cand_x < n) & (cand_y >= 0) & (cand_y < n)
-                free = inside & (owner[np.clip(cand_y, 0, n - 1), np.clip(cand_x, 0, n - 1)] == EMPTY)
+                candidates = tip_at[parents, None] + step_to[None, 1:]
+                free = on_grid[tip_at[parents], 1:] & (owner_flat.take(candidates, mode="clip") == EMPTY)
                 # a random free neighbour: the largest random key among the free ones
                 keys = np.where(free, rng.random(free.shape), -1.0)
                 pick = keys.argmax(axis=1)
                 ok = free[np.arange(parents.size), pick]
                 parents, pick = parents[ok], pick[ok]
-                bx = tip_ix[parents] + MOVES[1 + pick, 0]
-                by = tip_iy[parents] + MOVES[1 + pick, 1]
-                _, first = np.unique(by * n + bx, return_index=True)  # one branch per cell
-                parents, bx, by = parents[first], bx[first], by[first]
+                born = tip_at[parents] + step_to[1 + pick]
+                if born.size > 1:  # one branch per cell
+                    _, first = np.unique(born, return_index=True)
+                    parents, born = parents[first], born[first]
                 if parents.size:
                     ids = next_id + np.arange(parents.size)
                     next_id += parents.size
-                    owner[by, bx] = ids
-                    sprout_cells[n_sprout_cells:n_sprout_cells + parents.size] = by * n + bx
+                    owner_flat[born] = ids
+                    sprout_cells[n_sprout_cells:n_sprout_cells + parents.size] = born
                     n_sprout_cells += parents.size
-                    segments.append((tip_ix[parents], tip_iy[parents], bx, by))
+                    segments.append((tip_at[parents], born))
                     tip_age[parents] = 0.0
-                    tip_iy = np.concatenate([tip_iy, by])
-                    tip_ix = np.concatenate([tip_ix, bx])
+                    tip_at = np.concatenate([tip_at, born])
                     tip_parent = np.concatenate([tip_parent, tip_id[parents]])
                     tip_id = np.concatenate([tip_id, ids])
                     tip_age = np.concatenate([tip_age, np.zeros(parents.size)])
                     n_branches += parents.size
     if segments:
-        x0, y0, x1, y1 = (np.concatenate(part).astype(float) * h for part in zip(*segments))
-        segs = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1)
+        start, end = (np.concatenate(part) for part in zip(*segments))
+        (y0, x0), (y1, x1) = np.divmod(start, n), np.divmod(end, n)
+        segs = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1) * h
     else:
         segs = np.zeros((0, 2, 2))
+    tip_iy, tip_ix = np.divmod(tip_at, n)
     return Network(x=x, taf=taf, fibronectin=fib, taf_initial=taf_initial, owner=owner,
                    segments=segs, tips=np.column_stack([tip_ix, tip_iy]) * h,
                    arrival_time=float(arrival), time=step * k, n_branches=n_branches,
@@ -732,16 +890,33 @@ def grow_network(chemotaxis=None, taf_strength=None, seed=0, space_step=None, ti
 # --- (c) Baxter & Jain 1989 -------------------------------------------------------------------
 
 
-def ifp_profile(r_over_radius, ifp_alpha):
+@checked(PARAMETERS, radius_cm=RADIUS_CM)
+def ifp_alpha_from_tissue(radius_cm: float, hydraulic_conductivity: float | None = None,
+                          vessel_permeability: float | None = None,
+                          surface_per_volume: float | None = None) -> float:
+    """alpha = R sqrt(L_p (S/V) / K_t): the tumour radius in units of the pressure's decay length."""
+    return _ifp_alpha(radius_cm, hydraulic_conductivity, vessel_permeability, surface_per_volume)
+
+
+@checked(PARAMETERS)
+def effective_pressure(vascular_pressure: float | None = None, reflection: float | None = None,
+                       plasma_oncotic: float | None = None,
+                       interstitial_oncotic: float | None = None) -> float:
+    """p_e = p_v - sigma (pi_v - pi_i) (mmHg): the IFP at which filtration stops.
+
+    Negative when the oncotic difference outweighs the vascular pressure (fluid is drawn in).
+    """
+    return vascular_pressure - reflection * (plasma_oncotic - interstitial_oncotic)
+
+
+@checked(PARAMETERS, r_over_radius=Array(FRACTION, scalar_ok=True))
+def ifp_profile(r_over_radius: float | np.ndarray, ifp_alpha: float | None = None) -> float | np.ndarray:
     """p / p_e at r / R in a uniformly perfused spherical tumour with p(R) = 0.
 
     p/p_e = 1 - sinh(alpha s) / (s sinh alpha), s = r/R; written with exponentials so it
     neither overflows for large alpha nor loses the centre value 1 - alpha / sinh(alpha).
     """
-    s = check_array("r_over_radius", r_over_radius)
-    if np.any((s < 0) | (s > 1)):
-        raise ValueError("r_over_radius must lie in [0, 1]")
-    a = check_positive("ifp_alpha", ifp_alpha)
+    s, a = r_over_radius, ifp_alpha
     safe = np.where(s > 0, s, 1.0)
     # sinh(a s)/sinh(a) = exp(a (s - 1)) (1 - exp(-2 a s)) / (1 - exp(-2 a))
     ratio = np.exp(a * (safe - 1.0)) * (-np.expm1(-2.0 * a * safe)) / (-np.expm1(-2.0 * a))
@@ -750,12 +925,10 @@ def ifp_profile(r_over_radius, ifp_alpha):
     return result if result.ndim else float(result)
 
 
-def ifp_gradient(r_over_radius, ifp_alpha):
+@checked(PARAMETERS, r_over_radius=Array(INTERIOR_RADIUS, scalar_ok=True))
+def ifp_gradient(r_over_radius: float | np.ndarray, ifp_alpha: float | None = None) -> np.ndarray:
     """d(p/p_e)/d(r/R) of the analytic profile (negative: pressure falls outwards)."""
-    s = check_array("r_over_radius", r_over_radius)
-    if np.any((s <= 0) | (s > 1)):
-        raise ValueError("r_over_radius must lie in (0, 1]")
-    a = check_positive("ifp_alpha", ifp_alpha)
+    s, a = r_over_radius, ifp_alpha
     # d/ds [sinh(a s)/(s sinh a)] = [a s cosh(a s) - sinh(a s)] / (s^2 sinh a)
     e = np.exp(a * (s - 1.0)) / (-np.expm1(-2.0 * a))
     sinh_r = e * (-np.expm1(-2.0 * a * s))        # sinh(a s)/sinh(a)
@@ -763,34 +936,33 @@ def ifp_gradient(r_over_radius, ifp_alpha):
     return -(a * s * cosh_r - sinh_r) / s**2
 
 
-def interstitial_velocity(r_over_radius, ifp_alpha, p_effective, hydraulic_conductivity, radius_cm):
+@checked(PARAMETERS, r_over_radius=Array(INTERIOR_RADIUS, scalar_ok=True),
+         p_effective=P_EFFECTIVE, radius_cm=RADIUS_CM)
+def interstitial_velocity(r_over_radius: float | np.ndarray, ifp_alpha: float | None,
+                          p_effective: float, hydraulic_conductivity: float | None,
+                          radius_cm: float) -> np.ndarray:
     """Outward interstitial fluid velocity u = -K_t dp/dr (cm/s) at r/R."""
-    p_e = check_nonnegative("p_effective", p_effective)
-    k_t = check_positive("hydraulic_conductivity", hydraulic_conductivity)
-    radius = check_positive("radius_cm", radius_cm)
-    return -k_t * p_e / radius * ifp_gradient(r_over_radius, ifp_alpha)
+    return -hydraulic_conductivity * p_effective / radius_cm * ifp_gradient.__wrapped__(
+        r_over_radius, ifp_alpha)
 
 
-def surface_velocity(ifp_alpha, p_effective, hydraulic_conductivity, radius_cm):
+@checked(PARAMETERS, p_effective=P_EFFECTIVE, radius_cm=RADIUS_CM)
+def surface_velocity(ifp_alpha: float | None, p_effective: float,
+                     hydraulic_conductivity: float | None, radius_cm: float) -> float:
     """u(R) = K_t p_e / R (alpha coth(alpha) - 1) (cm/s): fluid leaving the tumour surface."""
-    a = check_positive("ifp_alpha", ifp_alpha)
-    p_e = check_nonnegative("p_effective", p_effective)
-    k_t = check_positive("hydraulic_conductivity", hydraulic_conductivity)
-    radius = check_positive("radius_cm", radius_cm)
-    return k_t * p_e / radius * (a / np.tanh(a) - 1.0)
+    a = ifp_alpha
+    return hydraulic_conductivity * p_effective / radius_cm * (a / np.tanh(a) - 1.0)
 
 
-def ifp_numerical(ifp_alpha, n_cells=200):
+@checked(PARAMETERS, n_cells=N_CELLS)
+def ifp_numerical(ifp_alpha: float | None = None, n_cells: int = 200) -> tuple[np.ndarray, np.ndarray]:
     """Finite-volume solve of (1/s^2)(s^2 q')' = alpha^2 (q - 1), q'(0) = 0, q(1) = 0.
 
     q = p/p_e on nodes s_i = i/n; control volumes [s_{i-1/2}, s_{i+1/2}] with exact s^2
     volumes and face areas s_{i+1/2}^2: a second-order scheme assembled with scipy.sparse.
     Returns (s, q).
     """
-    a = check_positive("ifp_alpha", ifp_alpha)
-    if int(n_cells) != n_cells or n_cells < 2:
-        raise ValueError("n_cells must be an integer >= 2")
-    n = int(n_cells)
+    a, n = ifp_alpha, n_cells
     s = np.linspace(0.0, 1.0, n + 1)
     h = 1.0 / n
     faces = np.concatenate(([0.0], (s[:-1] + s[1:]) / 2.0, [1.0]))
@@ -820,17 +992,18 @@ class PanelResult:
     ifp_alpha: float
 
 
-def chapter_panel(chemotaxis=None, taf_strength=None, stimulation=None, inhibition=None,
-                  ifp_alpha=None, seed=0):
+@checked(PARAMETERS, seed=SEED)
+def chapter_panel(chemotaxis: float | None = None, taf_strength: float | None = None,
+                  stimulation: float | None = None, inhibition: float | None = None,
+                  ifp_alpha: float | None = None, seed: int = 0) -> PanelResult:
     """The widget model: a coarse sprouting run, the Hahnfeldt curves and the IFP profile."""
     net = grow_network(chemotaxis, taf_strength, seed=seed, space_step=WIDGET_SPACE_STEP,
                        time_step=WIDGET_TIME_STEP, t_max=WIDGET_T_MAX)
-    b = default("stimulation") if stimulation is None else stimulation
-    d = default("inhibition") if inhibition is None else inhibition
-    growth = simulate_hahnfeldt(30.0, stimulation=b, inhibition=d, n_points=121, rtol=1e-6, atol=1e-8)
-    a = default("ifp_alpha") if ifp_alpha is None else ifp_alpha
+    growth = simulate_hahnfeldt(30.0, stimulation=stimulation, inhibition=inhibition,
+                                n_points=121, rtol=1e-6, atol=1e-8)
     s = np.linspace(0.0, 1.0, 201)
-    return PanelResult(net, growth, hahnfeldt_steady_state(b, d), s, ifp_profile(s, a), float(a))
+    return PanelResult(net, growth, hahnfeldt_steady_state(stimulation, inhibition), s,
+                       ifp_profile(s, ifp_alpha), float(ifp_alpha))
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders (the
