@@ -254,7 +254,7 @@ class Array:
         high_bad = array >= element.high if element.open_high else array > element.high
         if np.any(low_bad | high_bad):
             raise ValueError(f"{name} must hold numbers each {element.describe()}")
-        return array
+        return array.astype(np.intp) if element.integer else array
 
     def example(self):
         shape = tuple(3 if s is None else s for s in (self.shape or (3,)))
