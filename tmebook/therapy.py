@@ -953,7 +953,7 @@ def _shooting_course(regs, t_end, v0, k0, rates, n_points, rtol, atol,
     breaks = sorted({float(s) for r in regs for s in r.dose_times if 0.0 < s < t_end})
     edges = np.array([0.0, *breaks, t_end])
     lo, length = edges[:-1], np.diff(edges)
-    start_rate = np.array([[r.efficacy * r.concentration(s) for r in regs] for s in lo])
+    start_rate = np.array([r.efficacy * r.concentration(lo) for r in regs]).T  # [segment, tumour]
     clearance = np.array([r.clearance for r in regs])
     segment = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, lo.size - 1)
     tau_out = (t - lo[segment]) / length[segment]
