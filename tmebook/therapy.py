@@ -932,7 +932,7 @@ def _untreated_course() -> TreatedCourse:
 #: SHOOTING_ITERATIONS; SHOOTING_PROBE is the step of the finite differences that give the
 #: segment maps' Jacobians, which are kept (not probed again) once the starts move by less
 #: than SHOOTING_CHORD.
-SHOOTING_TOL, SHOOTING_ITERATIONS, SHOOTING_PROBE, SHOOTING_CHORD = 1e-8, 12, 1e-5, 1e-3
+SHOOTING_TOL, SHOOTING_ITERATIONS, SHOOTING_PROBE, SHOOTING_CHORD = 1e-8, 12, 1e-5, 0.1
 
 
 def _shooting_course(regs, t_end, v0, k0, rates, n_points, rtol, atol,
