@@ -8,9 +8,9 @@ from scipy.integrate import quad, solve_ivp
 
 from tmebook import angiogenesis, immune, therapy
 
-LAM1 = angiogenesis.default("growth_rate")
-B = angiogenesis.default("stimulation")
-D = angiogenesis.default("inhibition")
+LAM1 = angiogenesis.PARAMETERS["growth_rate"].value
+B = angiogenesis.PARAMETERS["stimulation"].value
+D = angiogenesis.PARAMETERS["inhibition"].value
 
 
 # --- dosing ---------------------------------------------------------------------------------
@@ -87,17 +87,17 @@ def test_ranking_of_the_agents_by_dose_rate_needed():
 def test_averaged_steady_state_is_chapter_7s_with_extra_loss():
     e, clr = 0.15, 0.38
     extra = e * therapy.mean_concentration(10.0, 1.0, clr)
-    assert therapy.averaged_steady_state([(e, clr, 10.0, 1.0)]) == pytest.approx(((B - extra) / D) ** 1.5)
+    assert therapy.averaged_steady_state(e, clr, 10.0, 1.0) == pytest.approx(((B - extra) / D) ** 1.5)
     # above the eradication dose rate there is no tumour steady state
     rate = therapy.eradication_dose_rate(e, clr)
-    assert therapy.averaged_steady_state([(e, clr, 1.01 * rate, 1.0)]) == 0.0
+    assert therapy.averaged_steady_state(e, clr, 1.01 * rate, 1.0) == 0.0
 
 
 def test_long_dosing_approaches_the_averaged_state_as_the_interval_shrinks():
     # TNP-470 at a fixed 15 mg/kg/day: the averaged state is exact only for frequent doses,
     # so the error of the averaged state must fall as tau shrinks.
     drug = therapy.HAHNFELDT_DRUGS["TNP-470"]
-    target = therapy.averaged_steady_state([(drug["efficacy"], drug["clearance"], 15.0, 1.0)])
+    target = therapy.averaged_steady_state(drug["efficacy"], drug["clearance"], 15.0, 1.0)
     errors = []
     for tau in (2.0, 0.5, 0.125):
         reg = therapy.regimen("TNP-470", 15.0 * tau, tau, 0.0, t_end=250.0)
@@ -114,7 +114,7 @@ def test_eradication_threshold_separates_regression_from_a_plateau():
     above = therapy.simulate_treatment([therapy.regimen("angiostatin", 1.3 * rate, 1.0, t_end=200)], 200.0)
     below = therapy.simulate_treatment([therapy.regimen("angiostatin", 0.7 * rate, 1.0, t_end=200)], 200.0)
     assert above.volume[-1] < 1.0
-    plateau = therapy.averaged_steady_state([(drug["efficacy"], drug["clearance"], 0.7 * rate, 1.0)])
+    plateau = therapy.averaged_steady_state(drug["efficacy"], drug["clearance"], 0.7 * rate, 1.0)
     assert below.volume[-1] == pytest.approx(plateau, rel=0.02)  # slow clearance: averaging is close
 
 
@@ -211,7 +211,7 @@ def test_full_blockade_lets_a_debulked_tumour_return_to_dormancy():
     outcome = therapy.blockade_outcome(0.5, 1.0)
     assert outcome.escaped_tumour == "escape"  # bistable: blockade alone does not reverse escape
     assert outcome.debulking_threshold > 0
-    escaped = immune.equilibria(immune.make_model(0.5))[-1]
+    escaped = immune.equilibria(immune.Model(suppression=0.5))[-1]
     model = therapy.blockaded_model(0.5, 1.0)
     for factor, fate in ((0.8, "dormant"), (1.2, "escape")):
         end = immune.final_state(escaped.x, factor * outcome.debulking_threshold, model)
@@ -225,32 +225,63 @@ def test_mmp_inhibitor_slows_invasion_monotonically():
     assert front[-1] == 0.0  # no active enzyme: the matrix is never degraded below half
 
 
-# --- bad input ------------------------------------------------------------------------------
+# --- relations between arguments, and documented values ---------------------------------
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda: therapy.Regimen(-1.0, 1.0, 1.0, (0.0,)), "efficacy"),
-    (lambda: therapy.Regimen(1.0, 0.0, 1.0, (0.0,)), "clearance"),
-    (lambda: therapy.Regimen(1.0, 1.0, np.nan, (0.0,)), "dose"),
     (lambda: therapy.Regimen(1.0, 1.0, 1.0, (2.0, 1.0)), "dose_times"),
-    (lambda: therapy.dose_times(0.0, -1.0, 3), "dose_interval"),
-    (lambda: therapy.regimen("aspirin"), "agent"),
-    (lambda: therapy.simulate_treatment((), -1.0), "t_end"),
-    (lambda: therapy.simulate_treatment((), 5.0, initial_volume=np.inf), "initial_volume"),
-    (lambda: therapy.simulate_treatment((), 5.0, stimulation=-1.0), "stimulation"),
-    (lambda: therapy.mean_concentration(1.0, 1.0, 0.0), "clearance"),
-    (lambda: therapy.normalised_alpha(10.0, -0.1), "permeability_factor"),
-    (lambda: therapy.mean_ifp_fraction(0.0), "ifp_alpha"),
-    (lambda: therapy.core_filtration(np.nan), "ifp_alpha"),
-    (lambda: therapy.blockaded_model(0.5, 1.5), "blockade"),
-    (lambda: therapy.blockaded_model(-0.1, 0.0), "suppression"),
-    (lambda: therapy.mmp_inhibitor_effect([1.5]), "levels"),
-    (lambda: therapy.treatment_panel(dose=-5.0), "dose"),
-    (lambda: therapy.treatment_panel(permeability_reduction=1.0), "permeability_reduction"),
+    (lambda: therapy.regimen("endostatin", dose_interval=1 / 24, t_end=therapy.MAX_DAYS), "dose_interval"),
+    (lambda: therapy.simulate_treatment([[therapy.regimen("endostatin")]] * 3, 5.0,
+                                        initial_volume=[180.0, 200.0]), "regimens"),
+    (lambda: therapy.simulate_treatment((), 5.0, initial_volume=[180.0, 200.0],
+                                        initial_capacity=[600.0, 620.0, 640.0]), "initial_capacity"),
+    (lambda: therapy.treated_rhs(0.0, np.zeros(3), [], LAM1, B, D), "y"),
+    (lambda: therapy.mean_concentration([1.0, 2.0], [1.0, 2.0, 3.0], 1.0), "clearance"),
+    (lambda: therapy.normalisation_course(therapy.simulate_treatment([], 5.0, n_points=11), 1), "regimen_index"),
+    (lambda: therapy.delivery_window(np.arange(3.0), np.zeros(4)), "delivery"),
 ])
-def test_bad_input_raises_naming_the_parameter(call, name):
-    with pytest.raises(ValueError, match=name):
+def test_relations_between_arguments_are_checked(call, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
         call()
+
+
+def test_eradication_dose_rate_is_zero_without_an_untreated_steady_state():
+    # lambda2 >= b: even the untreated model has no tumour steady state, so no drug is needed
+    assert therapy.eradication_dose_rate(0.66, 1.7, capacity_loss=10.0) == 0.0
+    assert therapy.eradication_dose_rate(0.66, 1.7, capacity_loss=B) == 0.0
+    assert therapy.averaged_steady_state(0.66, 1.7, 0.0, 1.0, capacity_loss=10.0) == 0.0
+
+
+def test_several_drugs_add_their_mean_levels():
+    e, clr, dose = np.array([0.15, 0.66]), np.array([0.38, 1.7]), np.array([2.0, 3.0])
+    extra = np.sum(e * dose / clr)
+    assert therapy.averaged_steady_state(e, clr, dose, 1.0) == pytest.approx(((B - extra) / D) ** 1.5)
+
+
+@pytest.mark.parametrize("settings", [
+    {},
+    {"dose": 60.0, "dose_interval": 0.5, "start_day": 0.0, "permeability_reduction": 0.99},
+    {"dose": 60.0, "dose_interval": 4.0, "start_day": 10.0, "permeability_reduction": 0.0},
+    {"dose": 0.0, "dose_interval": 0.5, "start_day": 0.0, "permeability_reduction": 0.9},
+])
+def test_live_panel_draws_the_panel_model(settings):
+    # The widget's faster solve (odeint, the control computed once) against the panel model
+    # the chapter's numbers come from: the same curves to within 1e-3.
+    live = therapy.live_treatment_panel(**settings)
+    panel = therapy.treatment_panel(**settings)
+    assert np.allclose(live.control.volume, panel.control.volume, rtol=1e-3)
+    for agent in therapy.WIDGET_AGENTS:
+        assert np.allclose(live.courses[agent].volume, panel.courses[agent].volume, rtol=1e-3)
+        assert np.allclose(live.courses[agent].capacity, panel.courses[agent].capacity, rtol=1e-3)
+        assert np.allclose(live.windows[agent].delivery, panel.windows[agent].delivery, atol=1e-3)
+    assert live.thresholds == panel.thresholds and live.dose_rate == panel.dose_rate
+
+
+def test_live_panel_control_is_shared_and_read_only():
+    a, b = therapy.live_treatment_panel(), therapy.live_treatment_panel(dose=5.0)
+    assert a.control is b.control
+    with pytest.raises(ValueError):
+        a.control.volume[0] = 0.0
 
 
 def test_parameters_have_units_sources_and_slider_ranges():
@@ -259,3 +290,22 @@ def test_parameters_have_units_sources_and_slider_ranges():
         assert p.low is not None and p.low <= p.value <= p.high
     for p in therapy.PARAMETERS.values():
         assert p.units and (p.source or p.where)
+
+
+def test_live_panel_falls_back_to_restarts(monkeypatch):
+    # Newton on the segment starts cut short: the live panel integrates dose by dose instead
+    monkeypatch.setattr(therapy, "SHOOTING_ITERATIONS", 1)
+    settings = {"dose": 60.0, "dose_interval": 0.5}
+    fallback = therapy.live_treatment_panel(**settings)
+    panel = therapy.treatment_panel(**settings)
+    for agent in therapy.WIDGET_AGENTS:
+        assert np.allclose(fallback.courses[agent].volume, panel.courses[agent].volume, rtol=1e-3)
+
+
+def test_short_segments_are_stepped_over():
+    # a dose at 1e-300 days (LSODA does not return from such a span next to day 0)
+    early = therapy.Regimen(0.66, 1.7, 20.0, (1e-300, 1.0))
+    at_zero = therapy.Regimen(0.66, 1.7, 20.0, (0.0, 1.0))
+    a = therapy.simulate_treatment([early], 3.0, n_points=7)
+    b = therapy.simulate_treatment([at_zero], 3.0, n_points=7)
+    assert np.allclose(a.volume, b.volume, rtol=1e-9)

@@ -46,21 +46,61 @@ and 8 are dimensionless.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.integrate import solve_ivp
+from scipy.integrate import odeint, solve_ivp
 from scipy.optimize import brentq
 
 from . import angiogenesis, ecm, immune
 from .parameters import (
+    ATOL,
+    FRACTION,
+    REAL,
+    RTOL,
+    Array,
+    Domain,
+    Instance,
+    Optional,
     Parameter,
-    check_array,
-    check_finite,
-    check_nonnegative,
-    check_positive,
+    ParameterSet,
+    Relation,
+    Sequence,
+    checked,
+    count,
+    interval,
+    nonnegative,
+    one_of,
+    positive,
+    read_only,
 )
+
+__all__ = [
+    # published numbers
+    "HAHNFELDT_DRUGS", "HAHNFELDT_SCHEDULES", "HAHNFELDT_INITIAL_CAPACITY", "HAHNFELDT_DATA",
+    # parameters, bounds and tolerances
+    "PARAMETERS", "FOLLOW_UP_DAYS", "SOLVER_RTOL", "SOLVER_ATOL", "MAX_DAYS", "MAX_DOSES",
+    "MAX_POINTS", "MAX_TUMOURS", "MAX_DRUGS",
+    # (a) dosing and the treated Hahnfeldt model
+    "Regimen", "dose_times", "regimen", "published_regimens", "total_inhibition", "treated_rhs",
+    "TreatedCourse", "simulate_treatment", "simulate_group", "mean_concentration",
+    "periodic_trough_peak", "eradication_dose_rate", "averaged_steady_state", "data_error",
+    # (b) vascular normalisation
+    "P_EFFECTIVE", "normalised_alpha", "mean_ifp_fraction", "core_filtration",
+    "optimal_core_alpha", "core_delivery_index", "radius_from_volume", "tissue_alpha",
+    "normalisation_effect", "NormalisationCourse", "normalisation_course", "centre_ifp_fraction",
+    "delivery_window",
+    # (c) checkpoint blockade
+    "blockaded_model", "critical_suppression", "blockade_needed", "BlockadeOutcome",
+    "blockade_outcome",
+    # (d) MMP inhibitor
+    "mmp_inhibitor_effect",
+    # the panel and the widget
+    "WIDGET_AGENTS", "WIDGET_POINTS", "WIDGET_RTOL", "WIDGET_ATOL", "TreatmentPanel",
+    "treatment_panel", "live_treatment_panel", "WIDGET_MODEL", "WIDGET_CONTROLS",
+]
 
 # --- published numbers this chapter reproduces ------------------------------------------------
 
@@ -99,60 +139,150 @@ HAHNFELDT_DATA = {
     "angiostatin + endostatin": ((0, 4, 7, 10, 13, 16, 19, 22, 25), (309, 180, 88, 79, 29, 6, 0, 0, 0)),
 }
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        Parameter("efficacy_tnp470", r"e_\mathrm{TNP}", HAHNFELDT_DRUGS["TNP-470"]["efficacy"],
-                  "kg/(mg day)", "anti-angiogenic potency of TNP-470", "hahnfeldt1999",
-                  "fit to the TNP-470 group (value as restated by two independent "
-                  "implementations; not confirmed against the paper's text)"),
-        Parameter("clearance_tnp470", r"\mathrm{clr}_\mathrm{TNP}", HAHNFELDT_DRUGS["TNP-470"]["clearance"],
-                  "1/day", "clearance rate of TNP-470", "hahnfeldt1999", "as for its potency"),
-        Parameter("efficacy_angiostatin", r"e_\mathrm{A}", HAHNFELDT_DRUGS["angiostatin"]["efficacy"],
-                  "kg/(mg day)", "anti-angiogenic potency of angiostatin", "hahnfeldt1999",
-                  "fit to the angiostatin group (as for TNP-470)"),
-        Parameter("clearance_angiostatin", r"\mathrm{clr}_\mathrm{A}", HAHNFELDT_DRUGS["angiostatin"]["clearance"],
-                  "1/day", "clearance rate of angiostatin", "hahnfeldt1999", "as for its potency"),
-        Parameter("efficacy_endostatin", r"e_\mathrm{E}", HAHNFELDT_DRUGS["endostatin"]["efficacy"],
-                  "kg/(mg day)", "anti-angiogenic potency of endostatin", "hahnfeldt1999",
-                  "fit to the endostatin group (as for TNP-470)"),
-        Parameter("clearance_endostatin", r"\mathrm{clr}_\mathrm{E}", HAHNFELDT_DRUGS["endostatin"]["clearance"],
-                  "1/day", "clearance rate of endostatin", "hahnfeldt1999", "as for its potency"),
-        Parameter("dose", r"D", 20.0, "mg/kg", "dose of each bolus (widget: every agent)",
-                  "hahnfeldt1999", "20 mg/kg: the angiostatin and endostatin groups", low=0.0, high=60.0),
-        Parameter("dose_interval", r"\tau", 1.0, "day", "time between doses",
-                  "hahnfeldt1999", "daily, as in the angiostatin and endostatin groups",
-                  low=0.5, high=4.0),
-        Parameter("start_day", r"t_0", 0.0, "day", "day of the first dose", None,
-                  "day 0 is the start of the published treated groups; later starts are ours",
-                  low=0.0, high=10.0),
-        Parameter("permeability_reduction", r"f_\max", 0.9, "1",
-                  "largest fractional fall of vessel-wall permeability L_p under the drug", None,
-                  "a tenfold fall, of the order of the change from tumour to normal "
-                  "vessels; the slider shows what it changes", low=0.0, high=0.99),
-        Parameter("half_effect_dose", r"g_{50}", 5.0, "mg/kg",
-                  "drug concentration of half the permeability effect", None,
-                  "a quarter of a 20 mg/kg bolus"),
-        Parameter("blockade", r"B", 0.0, "1",
-                  "fraction of the immunosuppression removed by checkpoint blockade", None,
-                  "our parametrisation of restored killing and recruitment (chapter 4's S)"),
-    ]
-}
+# --- bounds of the inputs, each with its reason -------------------------------------------------
+
+#: Longest course (days): the published groups end by day 25; a thousand days of daily doses
+#: take a few seconds (each dose restarts the solver).
+MAX_DAYS = 1000.0
+#: Most distinct dose times in one run: each restarts the solver (a few ms each).
+MAX_DOSES = 2500
+#: Most output times of a course: the drug levels are computed as one (times x doses) table.
+MAX_POINTS = 2001
+#: Most tumours integrated together, and most drugs given to one tumour.
+MAX_TUMOURS = 100
+MAX_DRUGS = 10
+#: Most numbers that the arguments of one call may broadcast to (arrays of doses, factors).
+_MAX_BROADCAST = 1_000_000
+
+DOSE = nonnegative(at_most=1000.0, why="mg/kg: 50 times the published 20 mg/kg; larger boluses "
+                   "only shrink the solver's steps")
+DOSE_INTERVAL = interval(1.0 / 24.0, MAX_DAYS, why="days: from hourly doses (each dose restarts "
+                         "the solver) to one dose in the longest course")
+DAY = nonnegative(at_most=MAX_DAYS, why="days: within the longest course")
+SPAN = positive(at_most=MAX_DAYS, why="days: the longest course")
+#: A time at which a dose is given: any day from 0 on (doses after a run's end do nothing).
+DOSE_TIME = nonnegative()
+EFFICACY = nonnegative(at_most=1e3, why="kg/(mg day): the published potencies are 0.15 to 1.3; "
+                       "a thousand times more only shrinks the solver's steps")
+POTENCY = interval(1e-6, 1e3, why="kg/(mg day): as for any efficacy, and at least 1e-6, so that "
+                   "the eradication dose rate stays finite")
+CLEARANCE = interval(1e-3, 1e3, why="1/day: half-lives from a minute to two years (the "
+                     "published rates are 0.38 to 10.1)")
+VOLUME = interval(1e-9, 1e9, why="mm^3: from a thousandth of a cell to a cubic metre")
+LOG_SIZE = interval(-300.0, 300.0, why="ln of a volume in mm^3: exp of the difference of two "
+                    "stays finite")
+#: alpha = R/L, L the decay length of the pressure: within these bounds the squares and cubes
+#: of alpha in the formulas below stay finite (the physical values are 0.1 to 100).
+ALPHA = interval(1e-100, 1e100, why="alpha^2 and alpha^3 must stay finite")
+FACTOR = interval(1e-30, 1e30, why="a factor on a tumour value; the product of three and alpha "
+                  "stays finite")
+RADIUS = interval(1e-5, 100.0, why="cm: from a tenth of a micrometre to a metre")
+LOG10_TUMOUR = interval(0.0, 9.0, why="log10 cells: from one cell to twice the carrying "
+                        "capacity 1/b of chapter 4's model")
+N_DOSES = count(0, MAX_DOSES, why="each dose restarts the solver")
+N_POINTS = count(2, MAX_POINTS, why="output times of one course")
+METHOD = one_of("LSODA", "BDF", "Radau", "RK45", "DOP853", "RK23")
+AGENT = one_of(*HAHNFELDT_DRUGS)
+GROUP = one_of(*HAHNFELDT_SCHEDULES)
+DATA_GROUP = one_of(*HAHNFELDT_DATA)
+#: Times (days) at which drug levels are read: any real day (before the first dose g = 0).
+TIMES = Array(REAL, scalar_ok=True, at_most=MAX_POINTS, why="one row per time in the table of levels")
+ALPHAS = Array(ALPHA, scalar_ok=True)
+FACTORS = Array(FACTOR, scalar_ok=True)
+
+
+@dataclass(frozen=True)
+class _ArrayWithExample(Array):
+    """An Array spec whose example is `sample`, so that the examples meet the relations."""
+
+    sample: tuple = ()
+
+    def example(self):
+        return np.array(self.sample, dtype=float)
+
+
+PARAMETERS = ParameterSet([
+    Parameter("efficacy_tnp470", r"e_\mathrm{TNP}", HAHNFELDT_DRUGS["TNP-470"]["efficacy"],
+              "kg/(mg day)", "anti-angiogenic potency of TNP-470", "hahnfeldt1999",
+              "fit to the TNP-470 group (value as restated by two independent "
+              "implementations; not confirmed against the paper's text)", domain=EFFICACY),
+    Parameter("clearance_tnp470", r"\mathrm{clr}_\mathrm{TNP}", HAHNFELDT_DRUGS["TNP-470"]["clearance"],
+              "1/day", "clearance rate of TNP-470", "hahnfeldt1999", "as for its potency",
+              domain=CLEARANCE),
+    Parameter("efficacy_angiostatin", r"e_\mathrm{A}", HAHNFELDT_DRUGS["angiostatin"]["efficacy"],
+              "kg/(mg day)", "anti-angiogenic potency of angiostatin", "hahnfeldt1999",
+              "fit to the angiostatin group (as for TNP-470)", domain=EFFICACY),
+    Parameter("clearance_angiostatin", r"\mathrm{clr}_\mathrm{A}", HAHNFELDT_DRUGS["angiostatin"]["clearance"],
+              "1/day", "clearance rate of angiostatin", "hahnfeldt1999", "as for its potency",
+              domain=CLEARANCE),
+    Parameter("efficacy_endostatin", r"e_\mathrm{E}", HAHNFELDT_DRUGS["endostatin"]["efficacy"],
+              "kg/(mg day)", "anti-angiogenic potency of endostatin", "hahnfeldt1999",
+              "fit to the endostatin group (as for TNP-470)", domain=EFFICACY),
+    Parameter("clearance_endostatin", r"\mathrm{clr}_\mathrm{E}", HAHNFELDT_DRUGS["endostatin"]["clearance"],
+              "1/day", "clearance rate of endostatin", "hahnfeldt1999", "as for its potency",
+              domain=CLEARANCE),
+    Parameter("dose", r"D", 20.0, "mg/kg", "dose of each bolus (widget: every agent)",
+              "hahnfeldt1999", "20 mg/kg: the angiostatin and endostatin groups", low=0.0, high=60.0,
+              domain=DOSE),
+    Parameter("dose_interval", r"\tau", 1.0, "day", "time between doses",
+              "hahnfeldt1999", "daily, as in the angiostatin and endostatin groups",
+              low=0.5, high=4.0, domain=DOSE_INTERVAL),
+    Parameter("start_day", r"t_0", 0.0, "day", "day of the first dose", None,
+              "day 0 is the start of the published treated groups; later starts are ours",
+              low=0.0, high=10.0, domain=DAY),
+    Parameter("permeability_reduction", r"f_\max", 0.9, "1",
+              "largest fractional fall of vessel-wall permeability L_p under the drug", None,
+              "a tenfold fall, of the order of the change from tumour to normal "
+              "vessels; the slider shows what it changes", low=0.0, high=0.99,
+              domain=interval(0.0, 1.0, open_high=True,
+                              why="a fraction of L_p; below 1, or the vessel walls would close")),
+    Parameter("half_effect_dose", r"g_{50}", 5.0, "mg/kg",
+              "drug concentration of half the permeability effect", None,
+              "a quarter of a 20 mg/kg bolus",
+              domain=positive(at_most=1000.0, why="mg/kg: the largest bolus")),
+    Parameter("blockade", r"B", 0.0, "1",
+              "fraction of the immunosuppression removed by checkpoint blockade", None,
+              "our parametrisation of restored killing and recruitment (chapter 4's S)",
+              domain=FRACTION),
+])
+
+
+def _borrowed(module, name: str, fallback: Domain) -> Parameter:
+    """The record `name` of an earlier chapter's model as the spec of an argument of that name
+    (None: the recorded value), with `fallback` as its domain while that module declares none."""
+    record = module.PARAMETERS[name]
+    return record if record.domain is not None else dataclasses.replace(record, domain=fallback)
+
+
+_RATE = "1/day: far above the fitted rates (0.19 and 5.85); larger ones only shrink the solver's steps"
+GROWTH_RATE = _borrowed(angiogenesis, "growth_rate", positive(at_most=1e3, why=_RATE))
+STIMULATION = _borrowed(angiogenesis, "stimulation", positive(at_most=1e3, why=_RATE))
+INHIBITION = _borrowed(angiogenesis, "inhibition", interval(
+    1e-6, 1e3, why="1/(day mm^2): from a thousandth of the fitted value, where the steady state "
+    "is still finite, to large"))
+CAPACITY_LOSS = _borrowed(angiogenesis, "capacity_loss", nonnegative(at_most=1e3, why=_RATE))
+SUPPRESSION = _borrowed(immune, "suppression", interval(
+    0.0, 1.0, open_high=True, why="a fraction of recruitment and killing removed; below 1"))
 
 #: Solver tolerances on ln V and ln K (relative tolerances on V and K).
-RTOL, ATOL = 1e-8, 1e-10
+SOLVER_RTOL, SOLVER_ATOL = 1e-8, 1e-10
 #: The published groups end at these days (the last data point).
 FOLLOW_UP_DAYS = 20.0
 
 
-def default(name: str) -> float:
-    return PARAMETERS[name].value
+def _broadcastable(*arrays) -> bool:
+    """True if the arrays broadcast together to at most _MAX_BROADCAST numbers."""
+    try:
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    except ValueError:
+        return False
+    return int(np.prod(shape)) <= _MAX_BROADCAST
 
 
 # --- (a) dosing and the treated Hahnfeldt model -------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Regimen:
     """One drug: potency e (kg/(mg day)), clearance clr (1/day), bolus D (mg/kg) at dose_times."""
 
@@ -161,81 +291,146 @@ class Regimen:
     dose: float
     dose_times: tuple
 
-    def __post_init__(self):
-        check_nonnegative("efficacy", self.efficacy)
-        check_positive("clearance", self.clearance)
-        check_nonnegative("dose", self.dose)
-        times = check_array("dose_times", np.asarray(self.dose_times, dtype=float), ndim=1)
-        if np.any(times < 0) or np.any(np.diff(times) < 0):
-            raise ValueError("dose_times must be non-negative and non-decreasing")
+    @checked(None, Relation("dose_times", lambda dose_times: all(np.diff(dose_times) >= 0),
+                            "must be non-decreasing"),
+             efficacy=EFFICACY, clearance=CLEARANCE, dose=DOSE,
+             dose_times=Sequence(DOSE_TIME, at_least=0, at_most=MAX_DOSES))
+    def __init__(self, efficacy: float, clearance: float, dose: float, dose_times: tuple):
+        for name, value in (("efficacy", efficacy), ("clearance", clearance), ("dose", dose),
+                            ("dose_times", dose_times)):
+            object.__setattr__(self, name, value)
 
-    def concentration(self, t):
+    @checked(t=TIMES)
+    def concentration(self, t) -> float | np.ndarray:
         """g(t) (mg/kg): the sum of the cleared boluses given up to t (vectorised over t)."""
-        t = check_array("t", t)
-        times = np.asarray(self.dose_times, dtype=float)
-        lag = t[..., None] - times
+        lag = t[..., None] - np.asarray(self.dose_times, dtype=float)
         given = lag >= 0
         g = np.where(given, self.dose * np.exp(-self.clearance * np.where(given, lag, 0.0)), 0.0).sum(axis=-1)
         return g if g.ndim else float(g)
 
-    def inhibition(self, t):
+    @checked(t=TIMES)
+    def inhibition(self, t) -> float | np.ndarray:
         """e g(t) (1/day): the extra loss rate of ln K."""
         return self.efficacy * self.concentration(t)
 
 
-def dose_times(start_day=0.0, interval=1.0, n_doses=1):
+def _example_regimen() -> Regimen:
+    return Regimen(0.66, 1.7, 20.0, (0.0, 1.0))
+
+
+def _per_tumour(regimens) -> bool:
+    """True for one list of Regimens per tumour, False for one list given to every tumour."""
+    return any(isinstance(group, (list, tuple)) for group in regimens)
+
+
+_TOGETHER = Sequence(Instance(Regimen, _example_regimen), at_least=0, at_most=MAX_DRUGS)
+_PER_TUMOUR = Sequence(_TOGETHER, at_most=MAX_TUMOURS)
+
+
+class _Regimens:
+    """The spec of a `regimens` argument: Regimens given together (a list, empty for none), or
+    one such list per tumour (a list of lists). Returned as a tuple (of tuples)."""
+
+    def check(self, name, value):
+        per_tumour = isinstance(value, (list, tuple)) and _per_tumour(value)
+        return (_PER_TUMOUR if per_tumour else _TOGETHER).check(name, value)
+
+    def example(self):
+        return _TOGETHER.example()
+
+    def bad_values(self) -> list:
+        return _TOGETHER.bad_values() + [[["abc"]], [[]] * (MAX_TUMOURS + 1)]
+
+
+REGIMENS = _Regimens()
+
+
+def _dose_count(regimens) -> int:
+    """Number of distinct dose times of all the regimens."""
+    groups = regimens if _per_tumour(regimens) else (regimens,)
+    return len({s for group in groups for r in group for s in r.dose_times})
+
+
+FEW_DOSES = Relation("regimens", lambda regimens: _dose_count(regimens) <= MAX_DOSES,
+                     f"must hold at most {MAX_DOSES} distinct dose times (each restarts the solver)")
+
+
+def _doses_until(t_end: float, start_day: float, dose_interval: float) -> int:
+    """Number of doses at start_day, start_day + tau, ... up to t_end (0 if t_end < start_day)."""
+    return max(0, int(np.floor((t_end - start_day) / dose_interval + 1e-9)) + 1) if t_end >= start_day else 0
+
+
+@checked(PARAMETERS, n_doses=N_DOSES)
+def dose_times(start_day=None, dose_interval=None, n_doses=1) -> tuple:
     """t0, t0 + tau, ..., t0 + (n - 1) tau (days)."""
-    start = check_nonnegative("start_day", start_day)
-    tau = check_positive("dose_interval", interval)
-    if int(n_doses) != n_doses or n_doses < 0:
-        raise ValueError(f"n_doses must be a non-negative integer, got {n_doses!r}")
-    return tuple(start + tau * np.arange(int(n_doses)))
+    return tuple(start_day + dose_interval * np.arange(n_doses))
 
 
-def regimen(agent, dose=None, interval=None, start_day=0.0, n_doses=None, t_end=FOLLOW_UP_DAYS):
-    """A Regimen of one of the published agents; by default dosed until t_end."""
-    if agent not in HAHNFELDT_DRUGS:
-        raise ValueError(f"agent must be one of {sorted(HAHNFELDT_DRUGS)}, got {agent!r}")
-    dose = default("dose") if dose is None else dose
-    interval = default("dose_interval") if interval is None else interval
-    tau = check_positive("dose_interval", interval)
-    start = check_nonnegative("start_day", start_day)
+@checked(PARAMETERS,
+         Relation("dose_interval", lambda dose_interval, start_day, n_doses, t_end: n_doses is not None
+                  or _doses_until(t_end, start_day, dose_interval) <= MAX_DOSES,
+                  f"must give at most {MAX_DOSES} doses from start_day to t_end"),
+         agent=AGENT, n_doses=Optional(N_DOSES), t_end=DAY)
+def regimen(agent, dose=None, dose_interval=None, start_day=None, *, n_doses=None,
+            t_end=FOLLOW_UP_DAYS) -> Regimen:
+    """A Regimen of one of the published agents; by default (n_doses None) dosed until t_end."""
     if n_doses is None:
-        n_doses = max(0, int(np.floor((t_end - start) / tau + 1e-9)) + 1) if t_end >= start else 0
+        n_doses = _doses_until(t_end, start_day, dose_interval)
     drug = HAHNFELDT_DRUGS[agent]
-    return Regimen(drug["efficacy"], drug["clearance"], check_nonnegative("dose", dose),
-                   dose_times(start, tau, n_doses))
+    return Regimen(drug["efficacy"], drug["clearance"], dose, dose_times(start_day, dose_interval, n_doses))
 
 
-def published_regimens(group):
+@checked(PARAMETERS, group=GROUP)
+def published_regimens(group) -> list[Regimen]:
     """The Regimens of one of the published treated groups (HAHNFELDT_SCHEDULES)."""
-    if group not in HAHNFELDT_SCHEDULES:
-        raise ValueError(f"group must be one of {sorted(HAHNFELDT_SCHEDULES)}, got {group!r}")
     plan = HAHNFELDT_SCHEDULES[group]
-    return [regimen(agent, dose, plan["interval"], 0.0, plan["n_doses"])
+    return [regimen(agent, dose, plan["interval"], 0.0, n_doses=plan["n_doses"])
             for agent, dose in plan["doses"].items()]
 
 
-def total_inhibition(t, regimens):
+@checked(PARAMETERS, t=TIMES, regimens=REGIMENS)
+def total_inhibition(t, regimens) -> float | np.ndarray:
     """sum_j e_j g_j(t) (1/day). `regimens`: Regimens given together, or a list of such
     lists, one per tumour (then an array with one rate per tumour)."""
-    if regimens and not isinstance(regimens[0], Regimen):
+    if _per_tumour(regimens):
         return np.array([total_inhibition(t, group) for group in regimens])
     # zero of the shape of t when no drug is given
-    return sum((r.inhibition(t) for r in regimens), 0.0 * np.asarray(t, dtype=float))
+    return sum((r.inhibition(t) for r in regimens), 0.0 * t)
 
 
-def treated_rhs(t, y, regimens, growth_rate, stimulation, inhibition, capacity_loss=0.0):
+def _state_fits(y, regimens) -> bool:
+    if y.shape[0] != 2 or y.ndim > 2:
+        return False
+    return not _per_tumour(regimens) or (y.ndim == 2 and y.shape[1] == len(regimens))
+
+
+@checked(PARAMETERS,
+         Relation("y", _state_fits, "must be (ln V, ln K): shape (2,), or (2, n) with one "
+                  "column per tumour when regimens holds one list per tumour"),
+         t=REAL, y=_ArrayWithExample(LOG_SIZE, at_most=2 * MAX_TUMOURS, sample=(5.2, 6.4)),
+         regimens=REGIMENS,
+         growth_rate=GROWTH_RATE, stimulation=STIMULATION, inhibition=INHIBITION,
+         capacity_loss=CAPACITY_LOSS)
+def treated_rhs(t, y, regimens, growth_rate, stimulation, inhibition, capacity_loss=0.0) -> np.ndarray:
     """Chapter 7's Hahnfeldt right-hand side with the drugs as extra loss of ln K.
 
     A thin wrapper: the drug term -e g(t) K is d lnK/dt = ... - e g(t), i.e. chapter 7's
     constant capacity_loss lambda2 made time dependent, so the model itself is not
-    re-derived here. y may be (2,) or (2, n) for n tumours; `regimens` as in
-    total_inhibition (one list per tumour, or one list for all).
+    re-derived here. t may be any real day; y may be (2,) or (2, n) for n tumours;
+    `regimens` as in total_inhibition (one list per tumour, or one list for all).
     """
     extra = total_inhibition(t, regimens)
     return angiogenesis.hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition,
                                       capacity_loss + extra)
+
+
+#: Dose-free segments shorter than this (days) are not integrated: nothing happens in them,
+#: and LSODA does not return from a span of 1e-200 days next to day 0.
+SHORTEST_SEGMENT = 1e-12
+
+#: Chapter 7's right-hand side without its input checks (if it has them), for the solver's
+#: inner loop: it is called thousands of times per course.
+_hahnfeldt_rhs = getattr(angiogenesis.hahnfeldt_rhs, "__wrapped__", angiogenesis.hahnfeldt_rhs)
 
 
 @dataclass(frozen=True)
@@ -248,52 +443,80 @@ class TreatedCourse:
     drug: np.ndarray  # (n_regimens, T) g in mg/kg; per-tumour regimens: (n, T) e g in 1/day
 
 
-def _growth_rates(growth_rate, stimulation, inhibition, capacity_loss):
-    values = [angiogenesis.default(n) if v is None else v for n, v in (
-        ("growth_rate", growth_rate), ("stimulation", stimulation),
-        ("inhibition", inhibition), ("capacity_loss", capacity_loss))]
-    return (check_positive("growth_rate", values[0]), check_positive("stimulation", values[1]),
-            check_positive("inhibition", values[2]), check_nonnegative("capacity_loss", values[3]))
+def _tumour_count(initial_volume, initial_capacity) -> int | None:
+    """Number of tumours the starting values describe; None if they do not broadcast."""
+    try:
+        return int(np.prod(np.broadcast_shapes(np.shape(initial_volume), np.shape(initial_capacity))))
+    except ValueError:
+        return None
 
 
-def simulate_treatment(regimens=(), t_end=FOLLOW_UP_DAYS, initial_volume=None, initial_capacity=None,
+def _one_list_per_tumour(regimens, initial_volume, initial_capacity) -> bool:
+    return not _per_tumour(regimens) or len(regimens) == _tumour_count(initial_volume, initial_capacity)
+
+
+_STARTING_VOLUMES = Optional(Array(VOLUME, scalar_ok=True, at_most=MAX_TUMOURS))
+
+
+@checked(PARAMETERS, FEW_DOSES,
+         Relation("initial_capacity", lambda initial_volume, initial_capacity:
+                  (_tumour_count(initial_volume, initial_capacity) or MAX_TUMOURS + 1) <= MAX_TUMOURS,
+                  f"must broadcast with initial_volume, to at most {MAX_TUMOURS} tumours"),
+         Relation("regimens", _one_list_per_tumour,
+                  "must hold one list per tumour (initial_volume) when given per tumour"),
+         regimens=REGIMENS, t_end=SPAN, initial_volume=_STARTING_VOLUMES,
+         initial_capacity=_STARTING_VOLUMES, growth_rate=GROWTH_RATE, stimulation=STIMULATION,
+         inhibition=INHIBITION, capacity_loss=CAPACITY_LOSS, n_points=N_POINTS, rtol=RTOL,
+         atol=ATOL, method=METHOD)
+def simulate_treatment(regimens=(), t_end=FOLLOW_UP_DAYS, *, initial_volume=None, initial_capacity=None,
                        growth_rate=None, stimulation=None, inhibition=None, capacity_loss=None,
-                       n_points=201, rtol=RTOL, atol=ATOL, method="LSODA"):
+                       n_points=201, rtol=SOLVER_RTOL, atol=SOLVER_ATOL, method="LSODA") -> TreatedCourse:
     """Integrate the treated Hahnfeldt model over [0, t_end] days.
 
     The drug concentration jumps at every dose, so the integration restarts at each dose
     time (solve_ivp, LSODA, on ln V and ln K). `initial_volume` may be an array: several
-    tumours treated alike are integrated together.
+    tumours treated alike are integrated together. None: chapter 7's V0, and K0 = 625 mm^3.
     """
-    lam1, b, d, lam2 = _growth_rates(growth_rate, stimulation, inhibition, capacity_loss)
-    regimens = tuple(regimens)
-    per_tumour = bool(regimens) and not isinstance(regimens[0], Regimen)
+    v0 = angiogenesis.PARAMETERS["initial_volume"].value if initial_volume is None else initial_volume
+    k0 = HAHNFELDT_INITIAL_CAPACITY if initial_capacity is None else initial_capacity
+    return _treated_course(regimens, t_end, v0, k0, (growth_rate, stimulation, inhibition, capacity_loss),
+                           n_points, _solve_ivp_segment(method, rtol, atol))
+
+
+def _solve_ivp_segment(method, rtol, atol):
+    """A segment solver: solve_ivp from (lo, y) with output at `times` (the last is hi)."""
+    def solve(rhs, lo, hi, y, times):
+        sol = solve_ivp(rhs, (lo, hi), y, method=method, t_eval=times, rtol=rtol, atol=atol)
+        if not sol.success:
+            raise RuntimeError(f"integration failed: {sol.message}")
+        return sol.y
+    return solve
+
+
+def _odeint_segment(rtol, atol):
+    """The same with odeint: LSODA without solve_ivp's Python work per step (the live panel)."""
+    def solve(rhs, lo, hi, y, times):
+        z, info = odeint(rhs, y, np.concatenate(([lo], times)), rtol=rtol, atol=atol, tfirst=True,
+                         mxstep=100_000, full_output=True)
+        if info["message"] != "Integration successful.":
+            raise RuntimeError(f"integration failed: {info['message']}")
+        return z[1:].T
+    return solve
+
+
+def _treated_course(regimens, t_end, v0, k0, rates, n_points, solve) -> TreatedCourse:
+    """simulate_treatment's integration, with `solve` the solver of one dose-free segment."""
+    lam1, b, d, lam2 = rates
+    per_tumour = _per_tumour(regimens)
     groups = regimens if per_tumour else (regimens,)
-    for group in groups:
-        for r in group:
-            if not isinstance(r, Regimen):
-                raise ValueError("regimens must hold Regimen objects (or one list of them per tumour)")
-    t_end = check_positive("t_end", t_end)
-    v0 = check_array("initial_volume", angiogenesis.default("initial_volume")
-                     if initial_volume is None else initial_volume)
-    k0 = check_array("initial_capacity", HAHNFELDT_INITIAL_CAPACITY
-                     if initial_capacity is None else initial_capacity)
-    if np.any(v0 <= 0):
-        raise ValueError("initial_volume must be positive")
-    if np.any(k0 <= 0):
-        raise ValueError("initial_capacity must be positive")
-    v0, k0 = np.broadcast_arrays(v0, k0)
+    v0, k0 = np.broadcast_arrays(np.asarray(v0, dtype=float), np.asarray(k0, dtype=float))
     shape = v0.shape
-    if int(n_points) != n_points or n_points < 2:
-        raise ValueError("n_points must be an integer >= 2")
     t = np.linspace(0.0, t_end, int(n_points))
     breaks = sorted({float(s) for group in groups for r in group for s in r.dose_times if 0.0 < s < t_end})
     edges = [0.0, *breaks, t_end]
     y = np.stack([np.log(v0).ravel(), np.log(k0).ravel()])
     out = np.empty((2, y.shape[1], t.size))
     n = y.shape[1]
-    if per_tumour and len(regimens) != n:
-        raise ValueError("regimens must hold one list per tumour (initial_volume)")
 
     # Between two dose times each drug decays as g(lo) exp(-clr (t - lo)); precomputing the
     # levels at the segment's start makes the right-hand side a few vector operations.
@@ -309,21 +532,21 @@ def simulate_treatment(regimens=(), t_end=FOLLOW_UP_DAYS, initial_volume=None, i
 
     for lo, hi in zip(edges[:-1], edges[1:]):
         inside = (t >= lo) & ((t < hi) | (hi == t_end))
+        if hi - lo < SHORTEST_SEGMENT:
+            out[:, :, inside] = y[:, :, None]
+            continue
         start_rate = efficacy * np.array([r.concentration(lo) for _, r in pairs])
 
         def rhs(time, z, start_rate=start_rate, lo=lo):
             extra = owner @ (start_rate * np.exp(-clearance * (time - lo)))
-            return angiogenesis.hahnfeldt_rhs(time, z.reshape(2, n), lam1, b, d, lam2 + extra).ravel()
+            return _hahnfeldt_rhs(time, z.reshape(2, n), lam1, b, d, lam2 + extra).ravel()
 
         # outputs in the segment, and its end, where the next dose restarts the solve
         times = np.union1d(t[inside], [hi])
-        sol = solve_ivp(rhs, (lo, hi), y.ravel(), method=method, t_eval=times,
-                        rtol=rtol, atol=atol)
-        if not sol.success:
-            raise RuntimeError(f"integration failed: {sol.message}")
+        z = solve(rhs, lo, hi, y.ravel(), times)
         keep = np.isin(times, t[inside])
-        out[:, :, inside] = sol.y[:, keep].reshape(2, n, -1)
-        y = sol.y[:, -1].reshape(2, n)
+        out[:, :, inside] = z[:, keep].reshape(2, n, -1)
+        y = z[:, -1].reshape(2, n)
     volume = np.exp(out[0]).reshape(*shape, t.size)
     capacity = np.exp(out[1]).reshape(*shape, t.size)
     if per_tumour:
@@ -334,54 +557,86 @@ def simulate_treatment(regimens=(), t_end=FOLLOW_UP_DAYS, initial_volume=None, i
     return TreatedCourse(t, volume, capacity, drug)
 
 
-def simulate_group(group, t_end=None, n_points=201, **kwargs):
-    """One published group ('control' or a key of HAHNFELDT_SCHEDULES) from its starting volume."""
+@checked(PARAMETERS, group=DATA_GROUP, t_end=Optional(SPAN), n_points=N_POINTS, rtol=RTOL,
+         atol=ATOL, method=METHOD)
+def simulate_group(group, *, t_end=None, n_points=201, rtol=SOLVER_RTOL, atol=SOLVER_ATOL,
+                   method="LSODA") -> TreatedCourse:
+    """One published group ('control' or a key of HAHNFELDT_SCHEDULES) from its starting
+    volume; by default (t_end None) up to its last data day."""
     if group == "control":
-        regs, v0 = (), angiogenesis.default("initial_volume")
+        regs, v0 = (), angiogenesis.PARAMETERS["initial_volume"].value
     else:
         regs = published_regimens(group)
         v0 = HAHNFELDT_SCHEDULES[group]["initial_volume"]
     days = HAHNFELDT_DATA[group][0]
     t_end = max(days[-1], 1.0) if t_end is None else t_end
-    return simulate_treatment(regs, t_end, initial_volume=v0, n_points=n_points, **kwargs)
+    return simulate_treatment(regs, t_end, initial_volume=v0, n_points=n_points, rtol=rtol,
+                              atol=atol, method=method)
 
 
-def mean_concentration(dose, interval, clearance):
+@checked(PARAMETERS,
+         Relation("clearance", lambda dose, dose_interval, clearance:
+                  _broadcastable(dose, dose_interval, clearance),
+                  f"must broadcast with dose and dose_interval, to at most {_MAX_BROADCAST} numbers"),
+         dose=Array(DOSE, scalar_ok=True), dose_interval=Array(DOSE_INTERVAL, scalar_ok=True),
+         clearance=Array(CLEARANCE, scalar_ok=True))
+def mean_concentration(dose, dose_interval, clearance) -> float | np.ndarray:
     """Time-average of g over one interval at periodic steady state: D / (clr tau) (mg/kg)."""
-    return check_nonnegative("dose", dose) / (check_positive("clearance", clearance)
-                                              * check_positive("dose_interval", interval))
+    out = dose / (clearance * dose_interval)
+    return out if out.ndim else float(out)
 
 
-def periodic_trough_peak(dose, interval, clearance):
+@checked(PARAMETERS, clearance=CLEARANCE)
+def periodic_trough_peak(dose, dose_interval, clearance) -> tuple[float, float]:
     """(trough, peak) of g at periodic steady state: D q/(1 - q) and D/(1 - q), q = e^(-clr tau)."""
-    d = check_nonnegative("dose", dose)
-    q = np.exp(-check_positive("clearance", clearance) * check_positive("dose_interval", interval))
-    return d * q / (1.0 - q), d / (1.0 - q)
+    q = np.exp(-clearance * dose_interval)
+    return dose * q / (1.0 - q), dose / (1.0 - q)
 
 
-def eradication_dose_rate(efficacy, clearance, stimulation=None, capacity_loss=None):
+@checked(PARAMETERS, efficacy=POTENCY, clearance=CLEARANCE, stimulation=STIMULATION,
+         capacity_loss=CAPACITY_LOSS)
+def eradication_dose_rate(efficacy, clearance, stimulation=None, capacity_loss=None) -> float:
     """Dose rate D/tau (mg/kg/day) above which the averaged model has no tumour steady state:
-    e D/(clr tau) >= b - lambda2."""
-    e = check_positive("efficacy", efficacy)
-    clr = check_positive("clearance", clearance)
-    b = angiogenesis.default("stimulation") if stimulation is None else stimulation
-    lam2 = angiogenesis.default("capacity_loss") if capacity_loss is None else capacity_loss
-    return (check_positive("stimulation", b) - check_nonnegative("capacity_loss", lam2)) * clr / e
+    e D/(clr tau) >= b - lambda2. It is 0 when capacity_loss >= stimulation: then the
+    untreated model has no tumour steady state either."""
+    return max(stimulation - capacity_loss, 0.0) * clearance / efficacy
 
 
-def averaged_steady_state(regimens_per_day, stimulation=None, inhibition=None, capacity_loss=None):
+@checked(PARAMETERS,
+         Relation("dose_interval", lambda efficacy, clearance, dose, dose_interval:
+                  _broadcastable(efficacy, clearance, dose, dose_interval),
+                  "must broadcast with efficacy, clearance and dose (one entry per drug)"),
+         efficacy=Array(EFFICACY, scalar_ok=True, at_most=MAX_DRUGS),
+         clearance=Array(CLEARANCE, scalar_ok=True, at_most=MAX_DRUGS),
+         dose=Array(DOSE, scalar_ok=True, at_most=MAX_DRUGS),
+         dose_interval=Array(DOSE_INTERVAL, scalar_ok=True, at_most=MAX_DRUGS),
+         stimulation=STIMULATION, inhibition=INHIBITION, capacity_loss=CAPACITY_LOSS)
+def averaged_steady_state(efficacy, clearance, dose, dose_interval, stimulation=None,
+                          inhibition=None, capacity_loss=None) -> float:
     """V* = K* (mm^3) of the model with each drug at its mean level: chapter 7's steady state
-    with lambda2 raised by sum e D/(clr tau). `regimens_per_day`: (efficacy, clearance,
-    dose, interval) tuples."""
-    lam2 = angiogenesis.default("capacity_loss") if capacity_loss is None else capacity_loss
-    extra = sum(check_positive("efficacy", e) * mean_concentration(dose, tau, clr)
-                for e, clr, dose, tau in regimens_per_day)
-    return angiogenesis.hahnfeldt_steady_state(stimulation, inhibition, lam2 + extra)
+    with lambda2 raised by sum e D/(clr tau). One drug, or arrays with one entry per drug
+    given together. 0 when there is no tumour steady state."""
+    extra = float(np.sum(efficacy * mean_concentration(dose, dose_interval, clearance)))
+    # from lambda2 = b on the steady state is 0: the cap keeps lambda2 in chapter 7's domain
+    return angiogenesis.hahnfeldt_steady_state(stimulation, inhibition,
+                                               min(capacity_loss + extra, stimulation))
 
 
-def data_error(group, course=None):
+def _example_course() -> TreatedCourse:
+    return simulate_treatment([regimen("endostatin")], 5.0, n_points=11)
+
+
+COURSE = Instance(TreatedCourse, _example_course)
+
+
+@checked(PARAMETERS,
+         Relation("course", lambda course: course is None or course.volume.ndim == 1,
+                  "must hold one tumour (1-D volume)"),
+         group=DATA_GROUP, course=Optional(COURSE))
+def data_error(group, course=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Published volumes (mm^3) at the data days beside the model's, and the RMS difference of
-    sqrt(V) (the weighting the canceR refit uses; it tolerates the zeros of cured tumours)."""
+    sqrt(V) (the weighting the canceR refit uses; it tolerates the zeros of cured tumours).
+    `course`: the group's simulated course (None: simulate_group(group))."""
     days, volumes = (np.asarray(a, dtype=float) for a in HAHNFELDT_DATA[group])
     course = simulate_group(group) if course is None else course
     model = np.interp(days, course.t, course.volume)
@@ -396,16 +651,15 @@ P_EFFECTIVE = angiogenesis.effective_pressure(_BJ["vascular_pressure"], _BJ["ref
                                               _BJ["plasma_oncotic"], _BJ["interstitial_oncotic"])
 
 
-def normalised_alpha(ifp_alpha, permeability_factor=1.0, surface_factor=1.0, radius_factor=1.0):
+@checked(PARAMETERS,
+         Relation("radius_factor", lambda permeability_factor, surface_factor, radius_factor:
+                  _broadcastable(permeability_factor, surface_factor, radius_factor),
+                  "must broadcast with permeability_factor and surface_factor"),
+         ifp_alpha=ALPHA, permeability_factor=FACTORS, surface_factor=FACTORS, radius_factor=FACTORS)
+def normalised_alpha(ifp_alpha, permeability_factor=1.0, surface_factor=1.0,
+                     radius_factor=1.0) -> float | np.ndarray:
     """alpha after L_p -> f_L L_p, S/V -> f_S S/V and R -> f_R R: alpha f_R sqrt(f_L f_S)."""
-    a = check_positive("ifp_alpha", ifp_alpha)
-    f_l = check_array("permeability_factor", permeability_factor)
-    f_s = check_array("surface_factor", surface_factor)
-    f_r = check_array("radius_factor", radius_factor)
-    for name, f in (("permeability_factor", f_l), ("surface_factor", f_s), ("radius_factor", f_r)):
-        if np.any(f <= 0):
-            raise ValueError(f"{name} must be positive")
-    out = a * f_r * np.sqrt(f_l * f_s)
+    out = ifp_alpha * radius_factor * np.sqrt(permeability_factor * surface_factor)
     return out if out.ndim else float(out)
 
 
@@ -418,52 +672,51 @@ def _alpha_coth_minus_one(a):
     return np.where(small, a**2 / 3.0 - a**4 / 45.0, value)
 
 
-def mean_ifp_fraction(ifp_alpha):
+@checked(PARAMETERS, ifp_alpha=ALPHAS)
+def mean_ifp_fraction(ifp_alpha) -> float | np.ndarray:
     """Volume-averaged IFP over p_e: 1 - 3 (alpha coth(alpha) - 1) / alpha^2."""
-    a = check_array("ifp_alpha", ifp_alpha)
-    if np.any(a <= 0):
-        raise ValueError("ifp_alpha must be positive")
-    out = 1.0 - 3.0 * _alpha_coth_minus_one(a) / a**2
+    out = 1.0 - 3.0 * _alpha_coth_minus_one(ifp_alpha) / ifp_alpha**2
     return out if out.ndim else float(out)
 
 
-def core_filtration(ifp_alpha):
+@checked(PARAMETERS, ifp_alpha=ALPHAS)
+def core_filtration(ifp_alpha) -> float | np.ndarray:
     """alpha^3 / sinh(alpha): filtration at the tumour centre in units of K_t p_e / R^2."""
-    a = check_array("ifp_alpha", ifp_alpha)
-    if np.any(a <= 0):
-        raise ValueError("ifp_alpha must be positive")
+    a = ifp_alpha
     # alpha^3 / sinh(alpha) = 2 alpha^3 e^(-alpha) / (1 - e^(-2 alpha)): no overflow
     out = 2.0 * a**3 * np.exp(-a) / (-np.expm1(-2.0 * a))
     return out if out.ndim else float(out)
 
 
+@checked(PARAMETERS)
 @lru_cache(maxsize=1)
-def optimal_core_alpha():
+def optimal_core_alpha() -> float:
     """alpha* where alpha^3/sinh(alpha) peaks: the root of alpha coth(alpha) = 3 (brentq)."""
     return brentq(lambda a: a / np.tanh(a) - 3.0, 1.0, 10.0, xtol=1e-14)
 
 
-def core_delivery_index(ifp_alpha):
+@checked(PARAMETERS, ifp_alpha=ALPHAS)
+def core_delivery_index(ifp_alpha) -> float | np.ndarray:
     """Core filtration relative to its largest possible value (1 at alpha = alpha*)."""
     return core_filtration(ifp_alpha) / core_filtration(optimal_core_alpha())
 
 
-def radius_from_volume(volume_mm3):
+@checked(PARAMETERS, volume_mm3=Array(nonnegative(), scalar_ok=True))
+def radius_from_volume(volume_mm3) -> float | np.ndarray:
     """Radius (cm) of a sphere of the given volume (mm^3)."""
-    v = check_array("volume_mm3", volume_mm3)
-    if np.any(v < 0):
-        raise ValueError("volume_mm3 must be non-negative")
-    out = (3.0 * v / (4.0 * np.pi)) ** (1.0 / 3.0) / 10.0
+    out = (3.0 * volume_mm3 / (4.0 * np.pi)) ** (1.0 / 3.0) / 10.0
     return out if out.ndim else float(out)
 
 
-def tissue_alpha(radius_cm):
+@checked(PARAMETERS, radius_cm=RADIUS)
+def tissue_alpha(radius_cm) -> float:
     """alpha of a tumour of radius R (cm) with the Baxter-Jain tumour tissue values."""
     return angiogenesis.ifp_alpha_from_tissue(radius_cm, _BJ["hydraulic_conductivity"],
                                               _BJ["vessel_permeability"], _BJ["surface_per_volume"])
 
 
-def normalisation_effect(permeability_factor, surface_factor=1.0, radius_cm=0.5):
+@checked(PARAMETERS, permeability_factor=FACTOR, surface_factor=FACTOR, radius_cm=RADIUS)
+def normalisation_effect(permeability_factor, surface_factor=1.0, radius_cm=0.5) -> tuple[dict, dict]:
     """Centre and mean IFP (mmHg), surface fluid velocity (um/s) and core delivery index of a
     tumour of radius R before (first) and after (second) normalisation, as two dicts."""
     a0 = tissue_alpha(radius_cm)
@@ -491,24 +744,23 @@ class NormalisationCourse:
     surface_factor: np.ndarray
 
 
-def normalisation_course(course: TreatedCourse, regimen_index=0, permeability_reduction=None,
-                         half_effect_dose=None):
+@checked(PARAMETERS,
+         Relation("course", lambda course: course.volume.ndim == 1, "must hold one tumour (1-D volume)"),
+         Relation("regimen_index", lambda course, regimen_index:
+                  regimen_index < max(course.drug.shape[0], 1),
+                  "must index a drug of the course"),
+         course=COURSE, regimen_index=count(0, MAX_TUMOURS, why="a row of the course's drug levels"))
+def normalisation_course(course, regimen_index=0, permeability_reduction=None,
+                         half_effect_dose=None) -> NormalisationCourse:
     """alpha(t), centre IFP and core delivery along a treated course (one tumour).
 
-    Assumptions (ours): L_p falls with the drug level, f_L = 1 - f_max g/(g + g50); vessel
+    Assumptions (ours): L_p falls with the drug level, f_L = 1 - f_max g/(g + g50) (f_max:
+    permeability_reduction, g50: half_effect_dose, g: the drug of row regimen_index); vessel
     surface per volume follows the vascular support per volume, f_S = (K/V)/(K/V)(0); the
     radius follows the volume. alpha(0) is that of the Baxter-Jain tissue at the starting size.
     """
-    f_max = default("permeability_reduction") if permeability_reduction is None else permeability_reduction
-    f_max = check_nonnegative("permeability_reduction", f_max)
-    if f_max >= 1.0:
-        raise ValueError(f"permeability_reduction must be below 1, got {f_max!r}")
-    g50 = check_positive("half_effect_dose",
-                         default("half_effect_dose") if half_effect_dose is None else half_effect_dose)
-    if course.volume.ndim != 1:
-        raise ValueError("course.volume must hold one tumour (1-D)")
     g = course.drug[regimen_index] if course.drug.shape[0] else np.zeros_like(course.t)
-    f_l = 1.0 - f_max * g / (g + g50)
+    f_l = 1.0 - permeability_reduction * g / (g + half_effect_dose)
     support = course.capacity / course.volume
     f_s = support / support[0]
     radius = radius_from_volume(course.volume)
@@ -517,20 +769,23 @@ def normalisation_course(course: TreatedCourse, regimen_index=0, permeability_re
                                core_delivery_index(alpha), f_l, f_s)
 
 
-def centre_ifp_fraction(ifp_alpha):
+@checked(PARAMETERS, ifp_alpha=ALPHAS)
+def centre_ifp_fraction(ifp_alpha) -> float | np.ndarray:
     """p(0)/p_e = 1 - alpha/sinh(alpha), vectorised over alpha (core_filtration / alpha^2)."""
-    a = check_array("ifp_alpha", ifp_alpha)
-    out = 1.0 - core_filtration(a) / a**2
+    out = 1.0 - core_filtration(ifp_alpha) / ifp_alpha**2
     return out if out.ndim else float(out)
 
 
-def delivery_window(t, delivery, threshold=0.5):
-    """(first, last) day on which the core delivery index is at least `threshold`; None if never."""
-    t = check_array("t", t, ndim=1)
-    delivery = check_array("delivery", delivery, ndim=1)
-    if t.shape != delivery.shape:
-        raise ValueError("t and delivery must have the same shape")
-    threshold = check_finite("threshold", threshold)
+_DAYS = _ArrayWithExample(REAL, shape=(None,), sample=(0.0, 1.0, 2.0))
+
+
+@checked(PARAMETERS,
+         Relation("t", lambda t: bool(np.all(np.diff(t) > 0)), "must increase"),
+         Relation("delivery", lambda t, delivery: delivery.shape == t.shape, "must have the shape of t"),
+         t=_DAYS, delivery=_DAYS, threshold=REAL)
+def delivery_window(t, delivery, threshold=0.5) -> tuple[float, float] | None:
+    """(first, last) day on which `delivery` (say, the core delivery index) is at least
+    `threshold` (any real: the function reads any signal); None if never."""
     above = np.flatnonzero(delivery >= threshold)
     if above.size == 0:
         return None
@@ -540,26 +795,23 @@ def delivery_window(t, delivery, threshold=0.5):
 # --- (c) checkpoint blockade in the tumour-immune model -------------------------------------------
 
 
-def blockaded_model(suppression, blockade=None):
+@checked(PARAMETERS, suppression=SUPPRESSION)
+def blockaded_model(suppression, blockade=None) -> "immune.Model":
     """Chapter 4's model with the suppression S reduced by blockade B: S (1 - B)."""
-    s = check_nonnegative("suppression", suppression)
-    b = default("blockade") if blockade is None else blockade
-    b = check_nonnegative("blockade", b)
-    if b > 1.0:
-        raise ValueError(f"blockade must lie in [0, 1], got {blockade!r}")
-    return immune.make_model(s * (1.0 - b))
+    return immune.Model(suppression=suppression * (1.0 - blockade))
 
 
+@checked(PARAMETERS)
 @lru_cache(maxsize=1)
-def critical_suppression():
+def critical_suppression() -> float:
     """S at which the dormant state and the saddle meet and vanish (chapter 4's saddle-node)."""
     return immune.saddle_node("suppression", 0.3, 0.5)
 
 
-def blockade_needed(suppression):
+@checked(PARAMETERS, suppression=SUPPRESSION)
+def blockade_needed(suppression) -> float:
     """Smallest blockade that brings the dormant state back: 1 - S_c/S (0 if S <= S_c)."""
-    s = check_nonnegative("suppression", suppression)
-    return max(0.0, 1.0 - critical_suppression() / s) if s > 0 else 0.0
+    return max(0.0, 1.0 - critical_suppression() / suppression) if suppression > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -574,12 +826,13 @@ class BlockadeOutcome:
                                 # dormancy (0: no reduction suffices; no dormant state)
 
 
-def blockade_outcome(suppression, blockade, log10_tumour=6.0):
+@checked(PARAMETERS, suppression=SUPPRESSION, log10_tumour=LOG10_TUMOUR)
+def blockade_outcome(suppression, blockade, log10_tumour=6.0) -> BlockadeOutcome:
     """Which states exist and which are reached, with blockade B against suppression S."""
     model = blockaded_model(suppression, blockade)
     states = immune.equilibria(model)
     naive = immune.final_state(model.sigma / model.delta, 10.0**log10_tumour / immune.SCALE_CELLS, model)
-    escaped = immune.equilibria(immune.make_model(check_nonnegative("suppression", suppression)))[-1]
+    escaped = immune.equilibria(immune.Model(suppression=suppression))[-1]
     after = immune.final_state(escaped.x, escaped.y, model)
     if len(states) == 4:
         thresholds = immune.escape_thresholds(escaped.x, model)
@@ -591,7 +844,7 @@ def blockade_outcome(suppression, blockade, log10_tumour=6.0):
                            _fate(after), threshold)
 
 
-def _fate(state):
+def _fate(state) -> str:
     if state.y < 1e-6:
         return "eliminated"
     return "escape" if state.y > 100.0 else "dormant"
@@ -600,11 +853,10 @@ def _fate(state):
 # --- (d) an MMP inhibitor in the invasion model ----------------------------------------------------
 
 
-def mmp_inhibitor_effect(levels):
+@checked(PARAMETERS, levels=Array(FRACTION, shape=(None,), at_most=20,
+                                  why="one run of chapter 8's invasion model per level"))
+def mmp_inhibitor_effect(levels) -> tuple[np.ndarray, np.ndarray]:
     """(invasion depth, degradation front) at the end of chapter 8's 1-D run for each level."""
-    levels = check_array("levels", levels, ndim=1)
-    if np.any((levels < 0) | (levels > 1)):
-        raise ValueError("levels must lie in [0, 1]")
     depth, front = [], []
     for level in levels:
         run = ecm.invasion_panel(mmp_inhibition=float(level))
@@ -613,12 +865,12 @@ def mmp_inhibitor_effect(levels):
     return np.array(depth), np.array(front)
 
 
-# --- the widget model ----------------------------------------------------------------------------
+# --- the panel and the widget model ----------------------------------------------------------------
 
 WIDGET_AGENTS = ("TNP-470", "angiostatin", "endostatin")
 WIDGET_POINTS = 121
-#: Looser tolerances for the live panel: 1e-5 on ln V moves the curves by far less than a
-#: line width (checked against RTOL in the tests).
+#: Looser tolerances for the panel: 1e-5 on ln V moves the curves by far less than a line
+#: width (checked against SOLVER_RTOL in the tests).
 WIDGET_RTOL, WIDGET_ATOL = 1e-5, 1e-7
 
 
@@ -631,28 +883,147 @@ class TreatmentPanel:
     thresholds: dict       # agent -> eradication dose rate (mg/kg/day)
 
 
-def treatment_panel(dose=None, dose_interval=None, start_day=None, permeability_reduction=None):
-    """The chapter's widget model: each published agent at one dose and schedule, the untreated
-    control, and the normalisation course of each, over FOLLOW_UP_DAYS."""
-    dose = check_nonnegative("dose", default("dose") if dose is None else dose)
-    tau = check_positive("dose_interval", default("dose_interval") if dose_interval is None else dose_interval)
-    start = check_nonnegative("start_day", default("start_day") if start_day is None else start_day)
-    f_max = default("permeability_reduction") if permeability_reduction is None else permeability_reduction
-    regs = [regimen(agent, dose, tau, start) for agent in WIDGET_AGENTS]
+def _panel(control, regs, t, volumes, capacities, dose_rate, permeability_reduction) -> TreatmentPanel:
+    """The panel of the three agents from their simulated volumes and capacities."""
+    courses, windows, thresholds = {}, {}, {}
+    for agent, reg, volume, capacity in zip(WIDGET_AGENTS, regs, volumes, capacities):
+        courses[agent] = TreatedCourse(t, volume, capacity, reg.concentration(t)[None, :])
+        windows[agent] = normalisation_course(courses[agent], 0, permeability_reduction)
+        thresholds[agent] = eradication_dose_rate(reg.efficacy, reg.clearance)
+    return TreatmentPanel(control, courses, windows, dose_rate, thresholds)
+
+
+@checked(PARAMETERS)
+def treatment_panel(dose=None, dose_interval=None, start_day=None,
+                    permeability_reduction=None) -> TreatmentPanel:
+    """Each published agent at one dose and schedule, the untreated control, and the
+    normalisation course of each, over FOLLOW_UP_DAYS: the chapter's dose sweep and its
+    numbers. The live panel shows the same model through live_treatment_panel."""
+    regs = [regimen(agent, dose, dose_interval, start_day) for agent in WIDGET_AGENTS]
+    v0 = np.full(1 + len(regs), angiogenesis.PARAMETERS["initial_volume"].value)
     # control and the three agents in one stacked solve (they share the dose times)
-    run = simulate_treatment([[], *[[r] for r in regs]], FOLLOW_UP_DAYS,
-                             initial_volume=np.full(1 + len(regs), angiogenesis.default("initial_volume")),
+    run = simulate_treatment([[], *[[r] for r in regs]], FOLLOW_UP_DAYS, initial_volume=v0,
                              n_points=WIDGET_POINTS, rtol=WIDGET_RTOL, atol=WIDGET_ATOL, method="LSODA")
     control = TreatedCourse(run.t, run.volume[0], run.capacity[0], np.zeros((0, run.t.size)))
-    courses, windows, thresholds = {}, {}, {}
-    for i, (agent, reg) in enumerate(zip(WIDGET_AGENTS, regs), start=1):
-        courses[agent] = TreatedCourse(run.t, run.volume[i], run.capacity[i],
-                                       reg.concentration(run.t)[None, :])
-        windows[agent] = normalisation_course(courses[agent], 0, f_max)
-        thresholds[agent] = eradication_dose_rate(reg.efficacy, reg.clearance)
-    return TreatmentPanel(control, courses, windows, dose / tau, thresholds)
+    return _panel(control, regs, run.t, run.volume[1:], run.capacity[1:], dose / dose_interval,
+                  permeability_reduction)
+
+
+def _default_rates() -> tuple:
+    return tuple(angiogenesis.PARAMETERS[name].value
+                 for name in ("growth_rate", "stimulation", "inhibition", "capacity_loss"))
+
+
+def _starting_values() -> tuple[float, float]:
+    return angiogenesis.PARAMETERS["initial_volume"].value, HAHNFELDT_INITIAL_CAPACITY
+
+
+@lru_cache(maxsize=1)
+def _untreated_course() -> TreatedCourse:
+    """The untreated control of the live panel (no slider changes it), computed once."""
+    run = _treated_course((), FOLLOW_UP_DAYS, *_starting_values(), _default_rates(), WIDGET_POINTS,
+                          _odeint_segment(WIDGET_RTOL, WIDGET_ATOL))
+    return TreatedCourse(read_only(run.t), read_only(run.volume), read_only(run.capacity),
+                         read_only(np.zeros((0, run.t.size))))
+
+
+#: Multiple shooting (the live panel): Newton on the segment starts stops when none moves by
+#: more than SHOOTING_TOL (ln units, far below the solver's tolerance), or gives up after
+#: SHOOTING_ITERATIONS; SHOOTING_PROBE is the step of the finite differences that give the
+#: segment maps' Jacobians, which are kept (not probed again) once the starts move by less
+#: than SHOOTING_CHORD.
+SHOOTING_TOL, SHOOTING_ITERATIONS, SHOOTING_PROBE, SHOOTING_CHORD = 1e-8, 12, 1e-5, 0.1
+
+
+def _shooting_course(regs, t_end, v0, k0, rates, n_points, rtol, atol,
+                     guess) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """_treated_course for one Regimen per tumour, solved by multiple shooting: (t, V, K), or
+    None if Newton does not converge.
+
+    Restarting LSODA at each of many doses costs most of the time: every restart begins with
+    tiny low-order steps. Here every dose-free segment [lo, hi] is integrated on its own clock
+    tau = (t - lo)/(hi - lo) in [0, 1], all segments and tumours at once in one odeint call,
+    each from a guessed start and from two probes next to it (the segment map's Jacobian).
+    Newton on the starts, a forward sweep through the segments, then makes each segment start
+    where the previous one ends. `guess(t)`: (ln V, ln K) at times t, the first starts.
+    """
+    lam1, b, d, lam2 = rates
+    n = len(regs)
+    t = np.linspace(0.0, t_end, int(n_points))
+    breaks = sorted({float(s) for r in regs for s in r.dose_times if 0.0 < s < t_end})
+    edges = np.array([0.0, *breaks, t_end])
+    lo, length = edges[:-1], np.diff(edges)
+    start_rate = np.array([r.efficacy * r.concentration(lo) for r in regs]).T  # [segment, tumour]
+    clearance = np.array([r.clearance for r in regs])
+    segment = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, lo.size - 1)
+    tau_out = (t - lo[segment]) / length[segment]
+    taus = np.unique(np.concatenate(([0.0], tau_out, [1.0])))
+
+    def solve(starts, probes):
+        """The segment paths from each start and each probe: (taus, segment, tumour, probe, 2)."""
+        p = len(probes)
+        column_lo, column_length = (np.repeat(a, n * p) for a in (lo, length))
+        column_rate = np.repeat(start_rate.ravel(), p)
+        column_clearance = np.tile(np.repeat(clearance, p), lo.size)
+
+        def rhs(tau, z):
+            since = tau * column_length
+            slope = _hahnfeldt_rhs(column_lo + since, z.reshape(-1, 2).T, lam1, b, d,
+                                   lam2 + column_rate * np.exp(-column_clearance * since))
+            return (slope * column_length).T.ravel()
+
+        # each column's (ln V, ln K) side by side: a banded (2 x 2 blocks) Jacobian for LSODA
+        z, info = odeint(rhs, (starts[:, :, None, :] + probes).ravel(), taus, rtol=rtol, atol=atol,
+                         ml=1, mu=1, tfirst=True, mxstep=100_000, full_output=True)
+        ok = info["message"] == "Integration successful." and np.all(np.isfinite(z))
+        return z.reshape(taus.size, lo.size, n, p, 2) if ok else None
+
+    starts = np.broadcast_to(guess(lo)[:, None, :], (lo.size, n, 2)).copy()
+    starts[0] = np.log([v0, k0])
+    probes = np.array([[0.0, 0.0], [SHOOTING_PROBE, 0.0], [0.0, SHOOTING_PROBE]])
+    moved, jacobian = np.inf, None
+    for _ in range(SHOOTING_ITERATIONS):
+        probing = moved > SHOOTING_CHORD
+        paths = solve(starts, probes if probing else probes[:1])
+        if paths is None:
+            return None
+        maps = paths[-1, :, :, 0, :]
+        if probing:
+            # [segment, tumour, start moved in (ln V, ln K), end in (ln V, ln K)]
+            jacobian = (paths[-1, :, :, 1:, :] - maps[:, :, None, :]) / SHOOTING_PROBE
+        new = starts.copy()
+        for k in range(lo.size - 1):
+            new[k + 1] = maps[k] + np.einsum("ijk,ij->ik", jacobian[k], new[k] - starts[k])
+        moved = np.max(np.abs(new - starts))
+        if moved < SHOOTING_TOL:
+            at = paths[np.searchsorted(taus, tau_out), segment, :, 0, :]  # (T, n, 2)
+            return t, np.exp(at[:, :, 0].T), np.exp(at[:, :, 1].T)
+        starts = new
+    return None
+
+
+@checked(PARAMETERS)
+def live_treatment_panel(dose=None, dose_interval=None, start_day=None,
+                         permeability_reduction=None) -> TreatmentPanel:
+    """treatment_panel for the live sliders: the same model at the same tolerances, solved
+    faster. The dose-free segments are solved together by multiple shooting (restarts if that
+    fails to converge), and the untreated control, which no slider changes, is computed once;
+    the curves agree with treatment_panel's to about 1e-4 (tests)."""
+    regs = [regimen(agent, dose, dose_interval, start_day) for agent in WIDGET_AGENTS]
+    control = _untreated_course()
+    logs = np.log([control.volume, control.capacity])
+    v0, k0 = _starting_values()
+    run = _shooting_course(regs, FOLLOW_UP_DAYS, v0, k0, _default_rates(), WIDGET_POINTS,
+                           WIDGET_RTOL, WIDGET_ATOL,
+                           lambda days: np.array([np.interp(days, control.t, row) for row in logs]).T)
+    if run is None:
+        course = _treated_course([[r] for r in regs], FOLLOW_UP_DAYS, np.full(len(regs), v0), k0,
+                                 _default_rates(), WIDGET_POINTS,
+                                 _odeint_segment(WIDGET_RTOL, WIDGET_ATOL))
+        run = course.t, course.volume, course.capacity
+    return _panel(control, regs, *run, dose / dose_interval, permeability_reduction)
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
-WIDGET_MODEL = treatment_panel
+WIDGET_MODEL = live_treatment_panel
 WIDGET_CONTROLS = ("dose", "dose_interval", "start_day", "permeability_reduction")
