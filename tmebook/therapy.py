@@ -46,7 +46,6 @@ and 8 are dimensionless.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -247,22 +246,12 @@ PARAMETERS = ParameterSet([
 ])
 
 
-def _borrowed(module, name: str, fallback: Domain) -> Parameter:
-    """The record `name` of an earlier chapter's model as the spec of an argument of that name
-    (None: the recorded value), with `fallback` as its domain while that module declares none."""
-    record = module.PARAMETERS[name]
-    return record if record.domain is not None else dataclasses.replace(record, domain=fallback)
-
-
-_RATE = "1/day: far above the fitted rates (0.19 and 5.85); larger ones only shrink the solver's steps"
-GROWTH_RATE = _borrowed(angiogenesis, "growth_rate", positive(at_most=1e3, why=_RATE))
-STIMULATION = _borrowed(angiogenesis, "stimulation", positive(at_most=1e3, why=_RATE))
-INHIBITION = _borrowed(angiogenesis, "inhibition", interval(
-    1e-6, 1e3, why="1/(day mm^2): from a thousandth of the fitted value, where the steady state "
-    "is still finite, to large"))
-CAPACITY_LOSS = _borrowed(angiogenesis, "capacity_loss", nonnegative(at_most=1e3, why=_RATE))
-SUPPRESSION = _borrowed(immune, "suppression", interval(
-    0.0, 1.0, open_high=True, why="a fraction of recruitment and killing removed; below 1"))
+# Arguments that are parameters of chapters 4 and 7 take those chapters' records as specs.
+GROWTH_RATE = angiogenesis.PARAMETERS["growth_rate"]
+STIMULATION = angiogenesis.PARAMETERS["stimulation"]
+INHIBITION = angiogenesis.PARAMETERS["inhibition"]
+CAPACITY_LOSS = angiogenesis.PARAMETERS["capacity_loss"]
+SUPPRESSION = immune.PARAMETERS["suppression"]
 
 #: Solver tolerances on ln V and ln K (relative tolerances on V and K).
 SOLVER_RTOL, SOLVER_ATOL = 1e-8, 1e-10
