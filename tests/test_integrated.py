@@ -174,26 +174,6 @@ def test_deterministic(default_run):
     assert np.array_equal(default_run.volume, again.volume)
 
 
-# --- reproduction table -------------------------------------------------------------------------
-
-
-def test_reproduction_table_every_row_agrees():
-    rows = ig.reproduction_table()
-    assert {r.chapter for r in rows} >= set(range(1, 10))
-    for row in rows:
-        assert row.agrees, row
-        if row.tolerance is not None:
-            assert row.tolerance > 0, row
-            assert np.isfinite(row.ours) and np.isfinite(row.published)
-        assert row.basis.strip()
-
-
-def test_reproduction_row_disagrees_outside_its_tolerance():
-    row = ig.reproduction_table()[0]
-    moved = ig.Reproduction(**{**row.__dict__, "ours": row.published + 2 * row.tolerance})
-    assert not moved.agrees
-
-
 # --- cached results and the helpers the run uses ----------------------------------------------
 
 
@@ -204,12 +184,6 @@ def test_cached_tables_cannot_be_changed_by_a_caller(table):
         with pytest.raises(ValueError):
             column[0] = -1.0
     assert all(np.array_equal(a, b) for a, b in zip(before, table()))
-
-
-def test_reproduction_table_is_a_fresh_list_each_time():
-    rows = ig.reproduction_table()
-    rows.clear()
-    assert ig.reproduction_table()
 
 
 def test_the_run_uses_the_couplings_own_functions(default_run):

@@ -76,6 +76,7 @@ from .parameters import (
     one_of,
     positive,
     read_only,
+    Reproduction,
 )
 
 __all__ = [
@@ -1010,3 +1011,17 @@ def chapter_panel(chemotaxis: float | None = None, taf_strength: float | None = 
 #: benchmark times WIDGET_MODEL at these sliders' ends).
 WIDGET_MODEL = chapter_panel
 WIDGET_CONTROLS = ("chemotaxis", "taf_strength", "stimulation", "inhibition", "ifp_alpha")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 7
+MODEL_NAME = "tumour growth under angiogenic control"
+
+REPRODUCTIONS = (
+    Reproduction(
+        "steady state V* = K* (mm³)", HAHNFELDT_STEADY_STATE_MM3, lambda: hahnfeldt_steady_state(),
+        "hahnfeldt1999", "Fig. 4 legend", 50.0,
+        "quoted to 3 significant figures: half a unit of the third, 50 mm³", "primary text",
+        published_text=f"about {HAHNFELDT_STEADY_STATE_MM3:,.0f}"),
+)

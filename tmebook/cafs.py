@@ -48,6 +48,7 @@ from .parameters import (
     interval,
     nonnegative,
     positive,
+    Reproduction,
 )
 
 __all__ = [
@@ -482,3 +483,23 @@ def caf_response(activation_strength: float | None = None, caf_secretion: float 
 #: benchmark times WIDGET_MODEL at these sliders' ends).
 WIDGET_MODEL = caf_response
 WIDGET_CONTROLS = ("activation_strength", "caf_secretion", "caf_growth_boost")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 3
+MODEL_NAME = "CAF activation loop"
+
+
+def _self_sustaining() -> str:
+    occupancy, needed = adler_autocrine_occupancy()
+    return "self-sustaining state exists" if occupancy > needed else "no such state"
+
+
+REPRODUCTIONS = (
+    Reproduction(
+        "myofibroblasts sustain themselves on their own PDGF", "self-sustaining state exists",
+        _self_sustaining, "adler2020",
+        "parameter table (λ₁, μ₁, β₃, α₂, taken over from Zhou et al. 2018)", None,
+        "same outcome", "re-implementation"),
+)

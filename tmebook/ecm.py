@@ -44,7 +44,7 @@ from scipy.integrate import BDF, solve_ivp
 from numpy.typing import ArrayLike
 from scipy.sparse.linalg import splu
 
-from .parameters import ATOL as ATOL_RANGE
+from .parameters import ATOL as ATOL_RANGE, Reproduction
 from .parameters import FRACTION, SEED, Array, Parameter, ParameterSet, Relation, Sequence, checked
 from .parameters import RTOL as RTOL_RANGE
 from .parameters import count, interval, nonnegative, one_of, positive, read_only
@@ -676,3 +676,23 @@ def live_invasion(enzyme_production: float | None = None, haptotaxis: float | No
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
 WIDGET_MODEL = live_invasion
 WIDGET_CONTROLS = ("enzyme_production", "haptotaxis", "mmp_inhibition")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 8
+MODEL_NAME = "haptotactic invasion with matrix degradation"
+
+
+def _largest_cell_mass_change() -> float:
+    totals = invasion_panel().total("cells")
+    return float(np.max(np.abs(totals / totals[0] - 1.0)))
+
+
+REPRODUCTIONS = (
+    Reproduction(
+        "relative change of the total cell mass (no proliferation)", 0.0,
+        _largest_cell_mass_change, "anderson2000",
+        "the model's equations: the cell equation has no source term", 1e-10,
+        "rounding only: the scheme conserves cells exactly", "re-implementation"),
+)

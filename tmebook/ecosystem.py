@@ -75,6 +75,7 @@ from .parameters import (
     one_of,
     positive,
     read_only,
+    Reproduction,
 )
 
 __all__ = [
@@ -560,3 +561,23 @@ def game_run(alpha: float | None = None, beta: float | None = None, gamma: float
 #: benchmark times WIDGET_MODEL at these sliders' ends).
 WIDGET_MODEL = game_run
 WIDGET_CONTROLS = ("alpha", "beta", "gamma", "rho")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 2
+MODEL_NAME = "tumour-stroma game (replicator dynamics)"
+
+
+def _summary_words(summary: dict) -> str:
+    return "; ".join(k if v else f"not: {k}" for k, v in summary.items())
+
+
+REPRODUCTIONS = (
+    Reproduction(
+        "rest points at alpha = beta = gamma = rho = 1 (their Figure 1)",
+        _summary_words(EGTPLOT_PUBLISHED),
+        lambda: _summary_words(rest_point_summary(StromaGame(**EGTPLOT_EXAMPLE))),
+        "mirzaev2018", "Figure 1 and the text describing it", None, "same outcome",
+        "primary text"),
+)

@@ -65,6 +65,7 @@ from .parameters import (
     nonnegative,
     one_of,
     positive,
+    Reproduction,
 )
 
 __all__ = [
@@ -979,3 +980,18 @@ def reach_steady_state(input_signal: float | None = None, start_phenotype: int |
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
 WIDGET_MODEL = reach_steady_state
 WIDGET_CONTROLS = ("input_signal", "start_phenotype")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 6
+MODEL_NAME = "miR-34/SNAIL/miR-200/ZEB circuit"
+
+REPRODUCTIONS = (
+    Reproduction(
+        "stable states coexisting (ternary switch)", 3.0,
+        lambda: len([s for s in steady_states(1e3 * PARAMETERS.default("reference_input"))
+                     if s["stable"]]),
+        "lu2013", "abstract: the miR-200/ZEB module is a ternary switch", 0.5,
+        "a count: must be exact", "abstract"),
+)

@@ -57,6 +57,7 @@ from .parameters import (
     one_of,
     positive,
     subset_of,
+    Reproduction,
 )
 
 __all__ = [
@@ -616,3 +617,32 @@ def phase_portrait(suppression: float | None = None,
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
 WIDGET_MODEL = phase_portrait
 WIDGET_CONTROLS = ("suppression", "log10_initial_tumour")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 4
+MODEL_NAME = "effector-tumour model"
+
+
+def _nondimensional_row(name: str, published: float) -> Reproduction:
+    return Reproduction(
+        f"dimensionless {name}", published, lambda: nondimensional()[name], "kuznetsov1994",
+        "Section 4 (the dimensional estimates of Section 3, scaled)", 1e-3 * abs(published),
+        "0.1 %: the printed values are rounded in the fourth significant figure",
+        "re-implementation")
+
+
+_MU_LOW, _MU_HIGH = MU_ONLY_DORMANT_PUBLISHED, NONDIMENSIONAL_PUBLISHED["mu"]
+
+REPRODUCTIONS = tuple(
+    _nondimensional_row(name, published) for name, published in NONDIMENSIONAL_PUBLISHED.items()
+) + (
+    Reproduction(
+        "μ at which escape state and saddle collide", (_MU_LOW + _MU_HIGH) / 2,
+        lambda: saddle_node("mu", _MU_LOW, _MU_HIGH), "kuznetsov1994",
+        "Fig. 9 (one state at μ = 0.0021) and Section 4 (three at 0.00311)",
+        (_MU_HIGH - _MU_LOW) / 2,
+        "published interval: one state at μ = 0.0021 (Fig. 9), three at 0.00311",
+        "re-implementation", published_text=f"between {_MU_LOW:g} and {_MU_HIGH:g}"),
+)

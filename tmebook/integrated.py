@@ -62,6 +62,7 @@ from .parameters import (
     Parameter,
     ParameterSet,
     Relation,
+    Reproduction,
     checked,
     count,
     interval,
@@ -75,7 +76,7 @@ __all__ = [
     "SPACING_GRID", "HAPTOTAXIS_GRID", "RTOL", "ATOL", "DLD1_SURFACE_PO2_MMHG",
     "oxygen_table", "vessel_spacing", "oxygen_readout", "vegf_stimulation", "emt_input",
     "follow_branches", "population_phenotypes", "invasion_table", "haptotaxis",
-    "invasion_depth", "TMECourse", "simulate_tme", "Reproduction", "reproduction_table",
+    "invasion_depth", "TMECourse", "simulate_tme", "ReproductionRow", "reproduction_table",
 ]
 
 # --- the tables' grids (they bound the couplings' inputs) ----------------------------------
@@ -437,146 +438,28 @@ WIDGET_CONTROLS = ("coupling_vessels", "coupling_vegf", "coupling_emt", "couplin
 
 
 @dataclass(frozen=True)
-class Reproduction:
-    """One published result beside the book's. Numeric rows: |ours - published| <= tolerance
-    (published may be the midpoint of a published interval, tolerance its half-width).
-    Outcome rows (tolerance None): the published and our outcome must be the same words."""
+class ReproductionRow:
+    """A row of chapter 11's table: the chapter, its model and what it reproduces."""
 
     chapter: int
     model: str
-    source: str           # BibTeX key
-    quantity: str
-    published: float | str
-    ours: float | str
-    tolerance: float | None
-    basis: str            # why this tolerance
-    published_text: str = ""
-
-    @property
-    def agrees(self) -> bool:
-        if self.tolerance is None:
-            return self.ours == self.published
-        return bool(abs(self.ours - self.published) <= self.tolerance)
+    reproduction: Reproduction
 
 
-def _cascade_rows():
-    result = cascade.run_cascade()
-    published = cascade.luzzi_published_fractions()
-    replicates = result.samples.shape[0]
-    # q_dormant is stored to 4 decimals: it moves the expected dormant fraction by at most
-    # 0.5e-4 times the fraction of cells that extravasate and do not grow.
-    not_growing = cascade.LUZZI_EXTRAVASATED_DAY3 * (1.0 - cascade.LUZZI_MICROMETS_PER_EXTRAVASATED)
+@checked()
+def reproduction_table() -> list[ReproductionRow]:
+    """Every chapter's published result beside ours, in chapter order: the `REPRODUCTIONS`
+    each model module declares (no per-chapter code here). Each row computes our value by
+    calling its model when first asked (about a second for the whole table)."""
+    import importlib
+    import pkgutil
+
+    import tmebook
+
     rows = []
-    for stage, column, label, rounding in (
-            ("macrometastases", 2, "macrometastases per disseminated cell", 0.0),
-            ("dormant", 3, "solitary dormant cells per disseminated cell", 0.5e-4 * not_growing)):
-        mean = result.mean[column] / result.n_cells
-        standard_error = result.std[column] / result.n_cells / np.sqrt(replicates)
-        rows.append(Reproduction(
-            1, "metastatic cascade (binomial attrition)", "luzzi1998", label,
-            published[stage], float(mean), float(4 * standard_error + rounding),
-            f"4 standard errors of the mean of {replicates} seeded cohorts"
-            + (", plus the rounding of q to 4 decimals" if rounding else "")))
-    return rows
+    for info in pkgutil.iter_modules(tmebook.__path__):
+        module = importlib.import_module(f"tmebook.{info.name}")
+        rows += [ReproductionRow(module.CHAPTER, module.MODEL_NAME, r)
+                 for r in getattr(module, "REPRODUCTIONS", ())]
+    return sorted(rows, key=lambda row: row.chapter)
 
-
-def _ecosystem_row():
-    game = ecosystem.StromaGame(**ecosystem.EGTPLOT_EXAMPLE)
-
-    def words(summary):
-        return "; ".join(k if v else f"not: {k}" for k, v in summary.items())
-    return Reproduction(2, "tumour-stroma game (replicator dynamics)", "mirzaev2018",
-                        "rest points at alpha = beta = gamma = rho = 1 (their Figure 1)",
-                        words(ecosystem.EGTPLOT_PUBLISHED),
-                        words(ecosystem.rest_point_summary(game)), None, "same outcome")
-
-
-def _caf_row():
-    occupancy, needed = cafs.adler_autocrine_occupancy()
-    return Reproduction(3, "CAF activation loop", "adler2020",
-                        "myofibroblasts sustain themselves on their own PDGF",
-                        "self-sustaining state exists",
-                        "self-sustaining state exists" if occupancy > needed else "no such state",
-                        None, "same outcome")
-
-
-def _immune_rows():
-    ours = immune.nondimensional()
-    rows = [Reproduction(4, "effector-tumour model", "kuznetsov1994",
-                         f"dimensionless {name}", published, float(ours[name]),
-                         1e-3 * abs(published),
-                         "0.1 %: the printed values are rounded in the fourth significant figure")
-            for name, published in immune.NONDIMENSIONAL_PUBLISHED.items()]
-    low, high = immune.MU_ONLY_DORMANT_PUBLISHED, immune.NONDIMENSIONAL_PUBLISHED["mu"]
-    fold = immune.saddle_node("mu", low, high)
-    rows.append(Reproduction(4, "effector-tumour model", "kuznetsov1994",
-                             "μ at which escape state and saddle collide", (low + high) / 2,
-                             float(fold), (high - low) / 2,
-                             "published interval: one state at μ = 0.0021 (Fig. 9), three at 0.00311",
-                             published_text=f"between {low:g} and {high:g}"))
-    return rows
-
-
-def _hypoxia_row():
-    limit, sd = hypoxia.DLD1_DIFFUSION_LIMIT_UM
-    a = float(hypoxia.ocr_to_pressure_rate(hypoxia.DLD1_OCR_M3_PER_KG_S))
-    ours = float(hypoxia.spheroid_diffusion_limit(DLD1_SURFACE_PO2_MMHG, hypoxia.PARAMETERS["diffusivity"].value, a))
-    return Reproduction(5, "oxygen diffusion and consumption", "grimes2014",
-                        "DLD1 spheroid diffusion limit (µm)", limit, ours, sd,
-                        "the published standard deviation",
-                        published_text=f"{limit:g} ± {sd:g}")
-
-
-def _emt_row():
-    stable = [s for s in emt.steady_states(1e3 * emt.PARAMETERS["reference_input"].value) if s["stable"]]
-    return Reproduction(6, "miR-34/SNAIL/miR-200/ZEB circuit", "lu2013",
-                        "stable states coexisting (ternary switch)", 3.0, float(len(stable)), 0.5,
-                        "a count: must be exact")
-
-
-def _angiogenesis_row():
-    published = angiogenesis.HAHNFELDT_STEADY_STATE_MM3
-    return Reproduction(7, "tumour growth under angiogenic control", "hahnfeldt1999",
-                        "steady state V* = K* (mm³)", published,
-                        float(angiogenesis.hahnfeldt_steady_state()), 50.0,
-                        "quoted to 3 significant figures: half a unit of the third, 50 mm³",
-                        published_text=f"about {published:,.0f}")
-
-
-def _ecm_row():
-    run = ecm.invasion_panel()
-    totals = run.total("cells")
-    return Reproduction(8, "haptotactic invasion with matrix degradation", "anderson2000",
-                        "relative change of the total cell mass (no proliferation)", 0.0,
-                        float(np.max(np.abs(totals / totals[0] - 1.0))), 1e-10,
-                        "rounding only: the scheme conserves cells exactly")
-
-
-def _exosome_row():
-    t, first = exosomes.birth_rate(second_generation=False)
-    _, both = exosomes.birth_rate(second_generation=True)
-    count_ratio = exosomes.metastases_larger_than(1.0, t, both)[-1] / exosomes.metastases_larger_than(1.0, t, first)[-1]
-    burden_ratio = exosomes.total_tumour_burden(t, both)[-1] / exosomes.total_tumour_burden(t, first)[-1]
-    outcome = ("more colonies, little more mass" if count_ratio > 1.5 and burden_ratio < 1.1
-               else "not so")
-    return Reproduction(9, "metastatic colony sizes (Iwata et al.)", "bethge2012",
-                        "metastases from metastases: effect on colony count and tumour mass",
-                        "more colonies, little more mass", outcome, None,
-                        "same outcome (count ratio > 1.5, mass ratio < 1.1)")
-
-
-@lru_cache(maxsize=1)
-def _reproduction_rows():
-    return tuple(_cascade_rows() + [_ecosystem_row(), _caf_row()] + _immune_rows()
-                 + [_hypoxia_row(), _emt_row(), _angiogenesis_row(), _ecm_row(), _exosome_row()])
-
-
-@checked(PARAMETERS)
-def reproduction_table() -> list[Reproduction]:
-    """Every chapter's published result beside ours (a list of `Reproduction`, chapter order).
-
-    Computed from each module's published constants and the functions that reproduce them;
-    cached, as it runs the chapters' models (about a second): each call returns a new list
-    of the same frozen rows.
-    """
-    return list(_reproduction_rows())

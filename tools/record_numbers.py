@@ -53,8 +53,16 @@ def record(only: list[str] | None = None) -> dict:
         glued = dict(zip(chapters, pool.map(glued_values, chapters)))
     if only:
         return {"glued": glued}
-    rows = [{k: (v if isinstance(v, (int, float, str, bool)) or v is None else repr(v))
-             for k, v in vars(row).items()} for row in integrated.reproduction_table()]
+    def plain(v):
+        return v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)
+
+    rows = []
+    for row in integrated.reproduction_table():
+        r = row.reproduction
+        rows.append({"chapter": row.chapter, "model": row.model, "source": r.source,
+                     "quantity": r.quantity, "published": plain(r.published), "ours": plain(r.ours),
+                     "tolerance": plain(r.tolerance), "basis": r.basis,
+                     "published_text": r.published_text})
     return {"glued": glued, "reproductions": rows}
 
 
