@@ -1,5 +1,6 @@
 """Tests of tmebook.hypoxia against analytic solutions, conservation and published numbers."""
 
+import itertools
 import math
 
 import numpy as np
@@ -312,3 +313,20 @@ def test_zero_order_beyond_the_diffusion_limit_is_refused():
                              km=0.0)
     with pytest.raises(ValueError, match="thickness"):
         hypoxia.planar_profile([0.0], PV, D, A, thickness=1e4)
+
+
+# --- the live panel ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sliders", [
+    {},
+    *[dict(zip(hypoxia.WIDGET_CONTROLS, corner)) for corner in itertools.product(
+        *[(hypoxia.PARAMETERS[c].low, hypoxia.PARAMETERS[c].high) for c in hypoxia.WIDGET_CONTROLS])],
+])
+def test_widget_section_shows_the_section_of_tissue_section(sliders):
+    # The live panel stops Newton's method earlier; its field is the chapter's to within a
+    # hundredth of a mmHg and it counts the same hypoxic cells.
+    chapter, panel = hypoxia.tissue_section(**sliders), hypoxia.widget_section(**sliders)
+    np.testing.assert_array_equal(panel.vessel_mask, chapter.vessel_mask)
+    assert np.max(np.abs(panel.po2 - chapter.po2)) < 0.01
+    assert panel.hypoxic_fraction() == chapter.hypoxic_fraction()
