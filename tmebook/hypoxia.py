@@ -28,10 +28,8 @@ each other argument has a spec below with the reason for its bounds.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,8 +42,8 @@ from .parameters import (
     Optional,
     Parameter,
     ParameterSet,
-    SEED,
     Relation,
+    SEED,
     checked,
     count,
     interval,
@@ -57,7 +55,8 @@ from .parameters import (
 __all__ = [
     "DRY_GAS_PRESSURE_MMHG", "OMEGA_MMHG_KG_PER_M3", "DLD1_OCR_M3_PER_KG_S",
     "DLD1_DIFFUSION_LIMIT_UM", "THOMLINSON_GRAY_DISTANCE_UM", "SECOMB_TUMOUR_OCR_ML_100G_MIN",
-    "PARAMETERS", "WIDGET_GRID", "WIDGET_MODEL", "WIDGET_CONTROLS",
+    "PARAMETERS", "WIDGET_GRID", "WIDGET_TOLERANCE", "WIDGET_FORCING", "WIDGET_MODEL",
+    "WIDGET_CONTROLS",
     "percent_o2_to_mmhg", "ocr_to_pressure_rate", "ml_per_100g_min_to_si",
     "planar_diffusion_distance", "planar_profile", "krogh_profile", "krogh_diffusion_distance",
     "cord_anoxic_radius", "spheroid_diffusion_limit", "anoxic_radius", "spheroid_profile",
@@ -69,20 +68,22 @@ __all__ = [
 
 #: Lengths (um): radii, depths, thicknesses. 10 m is beyond any tissue and keeps squares
 #: and cubes of lengths (areas, volumes of the radial solver) far from overflow.
-LENGTH = positive(at_most=1e7, why="10 m, beyond any tissue; keeps squared and cubed lengths finite")
-DEPTH = nonnegative(at_most=1e7, why="10 m, beyond any tissue; keeps squared and cubed lengths finite")
+_TEN_METRES = "10 m, beyond any tissue; keeps squared and cubed lengths finite"
+LENGTH = positive(at_most=1e7, why=_TEN_METRES)
+DEPTH = nonnegative(at_most=1e7, why=_TEN_METRES)
 #: A surface or supply pO2 (mmHg). 3 atm of pure O2 is the most hyperbaric oxygen gives;
 #: the Newton solver's continuation takes one level per decade of pO2 / K_m.
 PO2_SUPPLY = positive(at_most=2280.0, why="3 atm of pure O₂, the most hyperbaric oxygen gives")
 #: Oxygen in a gas, % of the dry gas.
 PERCENT = interval(0.0, 100.0)
 #: Consumption where a formula divides by it (diffusion distances, spheroid limit).
-CONSUMPTION_POSITIVE = positive(at_most=1e3, why="80 times tumour tissue's 12 mmHg/s, above any "
-                                "tissue; the diffusion distances divide by it")
+CONSUMPTION_POSITIVE = positive(
+    at_most=1e3, why="80 times tumour tissue's 12 mmHg/s, above any tissue; the diffusion "
+    "distances divide by it")
 #: O2 consumption rates in the published units. 1e-4 m^3 kg^-1 s^-1 is
 #: 600 mL (100 g)^-1 min^-1, 250 times Secomb's tumour tissue.
 OCR_SI = nonnegative(at_most=1e-4, why="600 mL O₂ (100 g)⁻¹ min⁻¹, 250 times tumour tissue")
-OCR_ML = nonnegative(at_most=600.0, why="250 times tumour tissue's 2.4 mL O₂ (100 g)⁻¹ min⁻¹")
+OCR_ML = nonnegative(at_most=600.0, why="250 times tumour tissue's 2.4 mL O₂ per 100 g per min")
 #: HIF-1 activity read as 'maximal' (Jiang 1996 give no number): above half, below all.
 FRACTION_AT_MAX = interval(0.5, 1.0, open_low=True, open_high=True)
 #: pO2 values at which HIF-1 activity is read (mmHg).
@@ -238,7 +239,8 @@ def planar_diffusion_distance(p_vessel: float, diffusivity: float, consumption: 
 @checked(
     PARAMETERS,
     Relation("thickness", lambda p_vessel, diffusivity, consumption, thickness:
-             thickness is None or thickness <= planar_diffusion_distance(p_vessel, diffusivity, consumption),
+             thickness is None
+             or thickness <= planar_diffusion_distance(p_vessel, diffusivity, consumption),
              "must not exceed the diffusion distance sqrt(2 D p_v / a) (zero-order consumption "
              "would drive pO₂ below zero); leave it out for deep tissue"),
     Relation("x", lambda x, thickness: thickness is None or bool(np.all(x <= thickness)),
@@ -262,7 +264,8 @@ def planar_profile(x: ArrayLike, p_vessel: float, diffusivity: float, consumptio
 
 @checked(
     PARAMETERS,
-    Relation("r_tissue", lambda r_vessel, r_tissue: r_tissue > r_vessel, "must be larger than r_vessel"),
+    Relation("r_tissue", lambda r_vessel, r_tissue: r_tissue > r_vessel,
+             "must be larger than r_vessel"),
     Relation("r_tissue", lambda p_vessel, diffusivity, consumption, r_vessel, r_tissue:
              krogh_profile.__wrapped__(r_tissue, p_vessel, diffusivity, consumption, r_vessel,
                                        r_tissue) >= -1e-9 * p_vessel,
@@ -279,7 +282,9 @@ def krogh_profile(r: ArrayLike, p_vessel: float, diffusivity: float, consumption
     Zero-order consumption, no flux at r_tissue (Krogh 1919):
         p(r) = p_v + a/(4D) (r^2 - r_v^2) - a R^2/(2D) ln(r / r_v).
     The formula holds while the whole cylinder keeps oxygen: a larger r_tissue than
-    r_vessel + krogh_diffusion_distance(...) is refused (pO2 would come out negative).
+    r_vessel + krogh_diffusion_distance(...) is refused, not clipped (pO2 would come out
+    negative, and zero-order consumption with an anoxic rim is another problem). At the
+    diffusion distance itself pO2 at the edge is zero to within rounding.
     """
     k = consumption / diffusivity
     return p_vessel + k / 4 * (r**2 - r_vessel**2) - k * r_tissue**2 / 2 * np.log(r / r_vessel)
@@ -296,7 +301,8 @@ def krogh_diffusion_distance(p_vessel: float, diffusivity: float, consumption: f
     """
 
     def edge_po2(radius):
-        return krogh_profile.__wrapped__(radius, p_vessel, diffusivity, consumption, r_vessel, radius)
+        return krogh_profile.__wrapped__(radius, p_vessel, diffusivity, consumption, r_vessel,
+                                         radius)
 
     upper = r_vessel + 2.0 * planar_diffusion_distance(p_vessel, diffusivity, consumption)
     while edge_po2(upper) > 0:  # the cylinder reaches further than the plane for thin vessels
@@ -355,7 +361,8 @@ def anoxic_radius(r_outer: ArrayLike, p_boundary: float, diffusivity: float,
     return result if result.ndim else float(result)
 
 
-@checked(PARAMETERS, Relation("r", lambda r, r_outer: bool(np.all(r <= r_outer)), "must lie in [0, r_outer]"),
+@checked(PARAMETERS,
+         Relation("r", lambda r, r_outer: bool(np.all(r <= r_outer)), "must lie in [0, r_outer]"),
          r=Array(DEPTH, scalar_ok=True), r_outer=LENGTH, p_boundary=PO2_SUPPLY,
          consumption=CONSUMPTION_POSITIVE)
 def spheroid_profile(r: ArrayLike, r_outer: float, p_boundary: float, diffusivity: float,
@@ -481,7 +488,8 @@ class _CoarseCorrectedCG:
         n_aggregates = aggregate.max() + 1
         self.aggregate = aggregate
         self.sum_over_aggregates = sp.csr_matrix(
-            (np.ones(free.size), (aggregate, np.arange(free.size))), shape=(n_aggregates, free.size))
+            (np.ones(free.size), (aggregate, np.arange(free.size))),
+            shape=(n_aggregates, free.size))
         entries = negative_stiffness.tocoo()
         self.coarse_stiffness = np.bincount(
             aggregate[entries.row] * n_aggregates + aggregate[entries.col], entries.data,
@@ -518,7 +526,8 @@ class _CoarseCorrectedCG:
 _GEOMETRY_POWER = {"planar": 0, "cylinder": 1, "sphere": 2}
 
 
-@checked(PARAMETERS, Relation("outer", lambda inner, outer: outer > inner, "must be larger than inner"),
+@checked(PARAMETERS,
+         Relation("outer", lambda inner, outer: outer > inner, "must be larger than inner"),
          KM_ZERO_OR_RESOLVED,
          geometry=GEOMETRY, inner=DEPTH, outer=LENGTH, p_fixed=PO2_SUPPLY, fixed_at=FIXED_AT,
          n_cells=RADIAL_CELLS)
@@ -678,8 +687,8 @@ SECTION_RELATIONS = (
 
 
 @checked(PARAMETERS, *SECTION_RELATIONS, vessels=VESSELS, n_grid=GRID)
-def solve_section(vessels: ArrayLike, section_side: float | None = None, n_grid: int = WIDGET_GRID,
-                  p_vessel: float | None = None, diffusivity: float | None = None,
+def solve_section(vessels: ArrayLike, section_side: float | None = None,
+                  n_grid: int = WIDGET_GRID, p_vessel: float | None = None, diffusivity: float | None = None,
                   consumption: float | None = None, km: float | None = None,
                   vessel_radius: float | None = None) -> TissueSection:
     """Steady pO2 in a square tissue section with vessels at the given centres (um).
