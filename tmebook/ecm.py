@@ -140,9 +140,6 @@ PARAMETERS = ParameterSet([
     ),
 ])
 
-# TRANSITION: integrated.py (HAPTOTAXIS_GRID, invasion_reach) and its tests still call
-# ecm.default(name); delete this alias once they call ecm.PARAMETERS.default(name).
-default = PARAMETERS.default
 
 #: The rates of the model, in the order of `_rates`.
 RATES = ("cell_diffusion", "haptotaxis", "degradation", "enzyme_diffusion", "enzyme_production",

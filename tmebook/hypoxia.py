@@ -222,9 +222,6 @@ WIDGET_GRID = 80
 WIDGET_TOLERANCE = 1e-3
 WIDGET_FORCING = 1e-2
 
-#: TRANSITION: integrated.py (until its contract branch is merged) still calls
-#: hypoxia.default(name); use PARAMETERS.default(name) or PARAMETERS[name].value.
-default = PARAMETERS.default
 
 
 # --- (a) analytic limits ------------------------------------------------------------------
