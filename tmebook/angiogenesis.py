@@ -102,6 +102,7 @@ __all__ = [
     "interstitial_velocity", "surface_velocity", "ifp_numerical",
     # the widget
     "PanelResult", "chapter_panel", "WIDGET_MODEL", "WIDGET_CONTROLS",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 # --- published numbers this chapter reproduces ----------------------------------------------

@@ -58,6 +58,7 @@ __all__ = [
     "max_caf_fraction", "tumour_level", "activation_branch", "fold_points", "bistable_window",
     "critical_caf_secretions", "steady_states", "hysteresis_sweep", "CafResponse", "FEW_CAFS",
     "MANY_CAFS", "caf_response", "WIDGET_MODEL", "WIDGET_CONTROLS",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 # --- published numbers used -----------------------------------------------------------------

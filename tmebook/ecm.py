@@ -56,6 +56,7 @@ __all__ = [
     "solve_invasion", "invade_1d", "enzyme_total_exact", "heterogeneous_matrix",
     "initial_state_2d", "invade_2d", "invasion_panel", "live_invasion", "WIDGET_MODEL",
     "WIDGET_CONTROLS",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 # --- parameters ---------------------------------------------------------------------------

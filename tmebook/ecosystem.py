@@ -84,6 +84,7 @@ __all__ = [
     "EDGE_STARTS", "WIDGET_RTOL", "RestPoint", "StromaGame", "GameRun", "outcome_of",
     "rest_point_summary", "simulate", "outcome_map", "boundary_fields", "analytic_outcome_map",
     "simplex_grid", "game_run", "WIDGET_MODEL", "WIDGET_CONTROLS",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 # --- parameters ---------------------------------------------------------------------------

@@ -79,6 +79,7 @@ __all__ = [
     "integrate", "ramp_input", "hysteresis_loop", "switching_inputs", "epithelial_state",
     "ecadherin_like", "tgf_to_input", "input_to_tgf", "Outcome", "starting_states",
     "reach_steady_state",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 SOURCE = "lu2013"

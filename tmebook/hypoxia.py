@@ -43,6 +43,7 @@ from .parameters import (
     Parameter,
     ParameterSet,
     Relation,
+    Reproduction,
     SEED,
     checked,
     count,
@@ -62,6 +63,7 @@ __all__ = [
     "cord_anoxic_radius", "spheroid_diffusion_limit", "anoxic_radius", "spheroid_profile",
     "hif_hill_coefficient", "hif_activity", "solve_radial", "random_vessels", "TissueSection",
     "solve_section", "tissue_section", "widget_section",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS", "DLD1_SURFACE_PO2_MMHG",
 ]
 
 # --- specs of the arguments that are not model parameters ----------------------------------
@@ -143,6 +145,9 @@ def ml_per_100g_min_to_si(rate: float) -> float:
 #: Published numbers this chapter reproduces or uses (value, units, source, where).
 DLD1_OCR_M3_PER_KG_S = 7.29e-7       # Grimes et al. 2014, abstract: 7.29 +/- 1.4 x 10^-7
 DLD1_DIFFUSION_LIMIT_UM = (232.0, 22.0)  # Grimes et al. 2014, abstract: 232 +/- 22 um
+#: Surface pO2 (mmHg) at which we compare the DLD1 diffusion limit: our assumption, the
+#: round value that the published limit and consumption imply (chapter 5).
+DLD1_SURFACE_PO2_MMHG = 100.0
 THOMLINSON_GRAY_DISTANCE_UM = 150.0  # Thomlinson & Gray 1955: calculated O2 diffusion distance
 SECOMB_TUMOUR_OCR_ML_100G_MIN = 2.4  # Secomb et al. 1995, abstract: R3230AC tumour model
 
@@ -736,3 +741,24 @@ def widget_section(vessel_spacing: float | None = None, p_vessel: float | None =
 #: benchmark times WIDGET_MODEL at these sliders' ends).
 WIDGET_MODEL = widget_section
 WIDGET_CONTROLS = ("vessel_spacing", "p_vessel", "consumption")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 5
+MODEL_NAME = "oxygen diffusion and consumption"
+
+
+def _dld1_diffusion_limit() -> float:
+    consumption = ocr_to_pressure_rate(DLD1_OCR_M3_PER_KG_S)
+    return spheroid_diffusion_limit(DLD1_SURFACE_PO2_MMHG, PARAMETERS.default("diffusivity"),
+                                    consumption)
+
+
+REPRODUCTIONS = (
+    Reproduction(
+        "DLD1 spheroid diffusion limit (µm)", DLD1_DIFFUSION_LIMIT_UM[0], _dld1_diffusion_limit,
+        "grimes2014", "abstract", DLD1_DIFFUSION_LIMIT_UM[1], "the published standard deviation",
+        "abstract",
+        published_text=f"{DLD1_DIFFUSION_LIMIT_UM[0]:g} ± {DLD1_DIFFUSION_LIMIT_UM[1]:g}"),
+)

@@ -68,6 +68,7 @@ __all__ = [
     "saddle_node", "Trajectory", "simulate", "final_state", "oscillation_period",
     "unstable_manifold_end", "heteroclinic_threshold", "separatrix", "escape_thresholds",
     "PhasePortrait", "phase_portrait", "WIDGET_MODEL", "WIDGET_CONTROLS",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 # --- published numbers --------------------------------------------------------------------

@@ -73,7 +73,7 @@ from .parameters import (
 
 __all__ = [
     "PARAMETERS", "WIDGET_MODEL", "WIDGET_CONTROLS", "N_CELLS", "N_TIMES", "MAX_TIMES",
-    "SPACING_GRID", "HAPTOTAXIS_GRID", "RTOL", "ATOL", "DLD1_SURFACE_PO2_MMHG",
+    "SPACING_GRID", "HAPTOTAXIS_GRID", "RTOL", "ATOL",
     "oxygen_table", "vessel_spacing", "oxygen_readout", "vegf_stimulation", "emt_input",
     "follow_branches", "population_phenotypes", "invasion_table", "haptotaxis",
     "invasion_depth", "TMECourse", "simulate_tme", "ReproductionRow", "reproduction_table",
@@ -175,8 +175,6 @@ N_POINTS = count(2, MAX_TIMES, why="output times of one run: each is a step of t
 #: Integration tolerances: those of `angiogenesis.simulate_hahnfeldt`, so that with C2 off
 #: the coupled run is the same computation as chapter 7's.
 RTOL, ATOL = 1e-8, 1e-10
-#: Surface pO2 (mmHg) at which chapter 5 compares the DLD1 diffusion limit (its assumption).
-DLD1_SURFACE_PO2_MMHG = 100.0
 
 # --- specs of the arguments that are not parameters of the couplings ------------------------
 

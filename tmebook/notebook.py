@@ -102,7 +102,7 @@ class FigureView(Protocol):
 class LivePanel:
     """Sliders for a model's widget controls that re-run the model and redraw one figure.
 
-    Made by `live_panel(module, View, figsize)`. Creating it displays the controls: a slider
+    Made by `live_panel(module, View, figsize, title=...)`. Creating it displays the controls: a slider
     for each number (range from its Parameter record), a dropdown for a choice. `show()`,
     called in the next cell, displays the figure at the current values as an ordinary image
     output, which the executed page and the static website keep; in a live notebook each
@@ -112,11 +112,12 @@ class LivePanel:
     """
 
     def __init__(self, model: Callable, view: type, controls: Sequence[Parameter], figsize,
-                 **fixed):
+                 title: Callable[[dict, object], str] | None = None, **fixed):
         import ipywidgets as widgets
         from IPython.display import display
 
         self.model, self.controls, self.fixed = model, list(controls), fixed
+        self.title = title or (lambda values, result: settings_text(self.controls, values))
         self.fig = plt.figure(figsize=figsize)
         self.view = view(self.fig)
         plt.close(self.fig)  # shown through the display handle only, not again by the backend
@@ -141,7 +142,8 @@ class LivePanel:
 
     def render(self) -> plt.Figure:
         values = self.values()
-        self.view.show(self.model(**self.fixed, **values), settings_text(self.controls, values))
+        result = self.model(**self.fixed, **values)
+        self.view.show(result, self.title(values, result))
         return self.fig
 
     def show(self) -> None:
@@ -156,10 +158,13 @@ class LivePanel:
             control.observe(update, names="value")
 
 
-def live_panel(module, view: type, figsize, **fixed) -> LivePanel:
-    """The chapter's live panel: `module.WIDGET_MODEL` on sliders for `module.WIDGET_CONTROLS`."""
+def live_panel(module, view: type, figsize, title: Callable[[dict, object], str] | None = None,
+               **fixed) -> LivePanel:
+    """The chapter's live panel: `module.WIDGET_MODEL` on sliders for `module.WIDGET_CONTROLS`.
+
+    The figure's title is `title(values, result)`, by default the settings as text."""
     controls = [module.PARAMETERS[name] for name in module.WIDGET_CONTROLS]
-    return LivePanel(module.WIDGET_MODEL, view, controls, figsize, **fixed)
+    return LivePanel(module.WIDGET_MODEL, view, controls, figsize, title, **fixed)
 
 
 _CDN_STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]+"\s*>\s*')
