@@ -254,18 +254,31 @@ def test_tgf_mapping_and_its_inverse():
     assert math.isnan(emt.input_to_tgf(1e6))
 
 
-def test_widget_model_runs_at_every_slider_end_and_is_deterministic():
+def test_widget_model_runs_at_every_slider_end_and_choice_and_is_deterministic():
     for name in emt.WIDGET_CONTROLS:
         p = emt.PARAMETERS[name]
-        for value in (p.low, p.value, p.high):
+        values = p.domain.choices if p.domain.choices is not None else (p.low, p.value, p.high)
+        for value in values:
             outcome = emt.WIDGET_MODEL(**{name: value})
             assert outcome.phenotype in emt.PHENOTYPES
-    a, b = emt.reach_steady_state(55.0, 1.0), emt.reach_steady_state(55.0, 1.0)
+    a, b = emt.reach_steady_state(55.0, "E/M"), emt.reach_steady_state(55.0, "E/M")
     np.testing.assert_array_equal(a.states, b.states)
     # inside the tristable window each phenotype is remembered
-    assert [emt.reach_steady_state(MID_TRISTABLE / 1e3, k).phenotype for k in (0, 1, 2)] == list(emt.PHENOTYPES)
-    assert emt.reach_steady_state(100.0, 0).phenotype == "M"
-    assert emt.reach_steady_state(10.0, 2).phenotype == "E"
+    assert [emt.reach_steady_state(MID_TRISTABLE / 1e3, p).phenotype for p in emt.PHENOTYPES] == list(emt.PHENOTYPES)
+    assert emt.reach_steady_state(100.0, "E").phenotype == "M"
+    assert emt.reach_steady_state(10.0, "M").phenotype == "E"
+
+
+def test_widget_model_takes_a_phenotype_by_name_or_by_its_code():
+    # the code is the index in PHENOTYPES, as integrated.follow_branches returns it
+    for code, name in enumerate(emt.PHENOTYPES):
+        by_name, by_code = emt.reach_steady_state(62.0, name), emt.reach_steady_state(62.0, float(code))
+        assert by_code.start_phenotype == by_name.start_phenotype == name
+        np.testing.assert_array_equal(by_code.states, by_name.states)
+        np.testing.assert_array_equal(by_name.start_state, emt.starting_states()[name])
+    for bad in ("epithelial", 3, 0.5, -1):
+        with pytest.raises(ValueError, match="^start_phenotype"):
+            emt.reach_steady_state(62.0, bad)
 
 
 def test_ecadherin_readout_falls_from_e_to_m():

@@ -264,11 +264,11 @@ _ASSUMED = [
                            "saturated (within 0.5 %)"),
     ),
     Parameter(
-        "start_phenotype", r"\phi_0", 0.0, "1",
-        "starting phenotype: 0 = E, 1 = E/M, 2 = M; the stable state of that "
-        "phenotype at the reference input", None,
+        "start_phenotype", r"\phi_0", "E", "1",
+        "starting phenotype (E, E/M or M): the stable state of that phenotype at the "
+        "reference input", None,
         "a choice of initial condition, not a model parameter",
-        low=0.0, high=2.0, domain=one_of(0, 1, 2),
+        domain=one_of(*PHENOTYPES),
     ),
     Parameter(
         "reference_input", r"I_\mathrm{ref}", 53.0, "10³ molecules",
@@ -921,10 +921,16 @@ class Outcome:
     states: np.ndarray           # (6, n)
     final_state: np.ndarray      # the stable steady state the route converges to
     phenotype: str
+    start_state: np.ndarray      # the starting state, prepared at the reference input
 
     @property
     def ecadherin(self) -> Any:
         return ecadherin_like(self.states[2])
+
+    @property
+    def final_ecadherin(self) -> float:
+        """The E-cadherin-like level of the steady state reached."""
+        return ecadherin_like(self.final_state[2])
 
 
 def _tristable(reference_input) -> bool:
@@ -951,12 +957,19 @@ def _starting_states(reference):
     return tuple((s["phenotype"], _frozen(s["state"])) for s in stable)
 
 
+#: A phenotype by its index in PHENOTYPES (0 = E, 1 = E/M, 2 = M), the code that
+#: `integrated.follow_branches` returns.
+PHENOTYPE_CODE = one_of(*range(len(PHENOTYPES)))
+
+
 @checked(PARAMETERS, t_end=DURATION,
+         start_phenotype=Either(PARAMETERS["start_phenotype"], PHENOTYPE_CODE),
          max_extensions=count(0, 20, why="each extension integrates t_end hours more"))
-def reach_steady_state(input_signal: float | None = None, start_phenotype: int | None = None,
+def reach_steady_state(input_signal: float | None = None, start_phenotype: str | int | None = None,
                        t_end: float = 1000.0, max_extensions: int = 4) -> Outcome:
-    """The widget's model: from a starting phenotype (0 = E, 1 = E/M, 2 = M), integrate at
-    the chosen input (10^3 molecules) and report the stable state the route converges to.
+    """The widget's model: from a starting phenotype (E, E/M or M, or its index in
+    PHENOTYPES), integrate at the chosen input (10^3 molecules) and report the stable state
+    the route converges to.
 
     The integration (solve_ivp) runs for `t_end` hours (50 microRNA lifetimes), and for
     further `t_end` stretches (at most `max_extensions`) while its end point is not yet
@@ -964,9 +977,10 @@ def reach_steady_state(input_signal: float | None = None, start_phenotype: int |
     states at that input come from the precomputed diagram (a lookup, polished by root
     finding); the nearest one names the phenotype.
     """
-    start_label = PHENOTYPES[int(start_phenotype)]
+    start_label = start_phenotype if isinstance(start_phenotype, str) else PHENOTYPES[int(start_phenotype)]
+    start = starting_states()[start_label]
     candidates = [s for s in steady_states(1e3 * input_signal) if s["stable"]]
-    t, states = integrate(1e3 * input_signal, starting_states()[start_label], t_end, n_out=150)
+    t, states = integrate(1e3 * input_signal, start, t_end, n_out=150)
     for _ in range(max_extensions + 1):
         distances = [np.max(np.abs(_to_log(s["state"]) - _to_log(states[:, -1]))) for s in candidates]
         if min(distances) < 0.01:
@@ -975,7 +989,8 @@ def reach_steady_state(input_signal: float | None = None, start_phenotype: int |
         t = np.concatenate([t, t[-1] + more_t[1:]])
         states = np.concatenate([states, more[:, 1:]], axis=1)
     nearest = candidates[int(np.argmin(distances))]
-    return Outcome(1e3 * input_signal, start_label, t, states, nearest["state"], nearest["phenotype"])
+    return Outcome(1e3 * input_signal, start_label, t, states, nearest["state"], nearest["phenotype"],
+                   start)
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
