@@ -1,7 +1,8 @@
-"""The environment: the set-up needs no network once .venv matches requirements.txt,
-pyproject.toml and postBuild."""
+"""The environment: Binder, CI and the Makefile use the same Python, and the set-up needs no
+network once .venv matches requirements.txt, pyproject.toml and postBuild."""
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -10,11 +11,52 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 import setup_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def runtime_python() -> tuple[int, int]:
+    """The Python Binder (repo2docker) installs: runtime.txt, `python-X.Y`."""
+    match = re.fullmatch(r"python-(\d+)\.(\d+)", (ROOT / "runtime.txt").read_text().strip())
+    assert match, "runtime.txt must read python-X.Y"
+    return int(match[1]), int(match[2])
+
+
+def lowest_python() -> tuple[int, int]:
+    requires = PYPROJECT["project"]["requires-python"]
+    match = re.fullmatch(r">=\s*(\d+)\.(\d+)", requires)
+    assert match, f"requires-python should be '>=X.Y', not {requires!r}"
+    return int(match[1]), int(match[2])
+
+
+def test_binder_ci_and_the_makefile_use_the_same_python():
+    makefile = (ROOT / "Makefile").read_text()
+    check = re.search(r"sys\.version_info < \((\d+), (\d+)\)", makefile)
+    assert check, "the Makefile's Python version check is gone"
+    assert (int(check[1]), int(check[2])) == lowest_python(), \
+        "the Makefile and pyproject.toml's requires-python disagree on the oldest Python"
+    assert f"Python {lowest_python()[0]}.{lowest_python()[1]}+" in (ROOT / "README.md").read_text()
+    runtime = runtime_python()
+    assert runtime >= lowest_python(), "runtime.txt names a Python that pyproject.toml refuses"
+    # the tests run where CI runs them (`make test` with python3): Binder must get that Python
+    assert sys.version_info[:2] == runtime, (
+        f"the tests run on Python {sys.version_info[0]}.{sys.version_info[1]}, but Binder would "
+        f"install {runtime[0]}.{runtime[1]} (runtime.txt)")
+
+
+def test_every_pinned_package_supports_binders_python_and_the_oldest_allowed():
+    pins, _ = setup_env.read_requirements()
+    versions = {".".join(map(str, runtime_python())), ".".join(map(str, lowest_python()))}
+    for name in pins:
+        requires = metadata.metadata(name).get("Requires-Python")
+        for version in versions if requires else ():
+            assert SpecifierSet(requires).contains(Version(version)), \
+                f"{name} {pins[name]} needs Python {requires}, not {version}"
 
 
 def test_the_build_backend_is_pinned_so_the_model_package_installs_offline():
