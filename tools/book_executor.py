@@ -68,7 +68,8 @@ class ReportingWorker(ExecutionWorkerLocalMProc):
         except Exception as error:  # noqa: BLE001 - a dead kernel is a chapter failure too
             result = ExecutionResult(project_nb.nb, cwd, time.perf_counter() - start, error)
         if result.err is not None:
-            result.exc_string = failure_report(project_nb.uri, project_nb.nb, current.get("index"), result.err)
+            result.exc_string = failure_report(project_nb.uri, project_nb.nb,
+                                               current.get("index"), result.err)
         return result
 
 
