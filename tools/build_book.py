@@ -5,21 +5,27 @@ Why not a plain `jupyter-book build`?
   numpy/scipy/matplotlib imports. Executing them first with jupyter-cache's parallel
   executor (both cores) and then building in `cache` mode fills the same cache that the
   build reads, so the build itself only renders.
+* A chapter whose cell fails is reported once, here: its file, the cell (number, line in
+  the file, first line of its source) and the kernel's traceback. Every failing chapter is
+  reported, each executed once, and Sphinx is then not run at all (in `cache` mode it would
+  execute the failing chapters again and print each traceback twice more).
 * MathJax is served from the site itself (copied from the pinned `django-static-mathjax`
   wheel, which ships MathJax 3), so equations render offline and without a CDN.
 * jupyter-cache keys on the code cells only, so a change in the `tmebook` package would
   leave stale outputs in the cache. We store a hash of the package next to the cache and
   drop the cache when it changes.
 
-Usage: python tools/build_book.py [--fresh]
+Usage: python tools/build_book.py [--fresh] [--root DIR]
   --fresh   a cold build: drop the execution cache (every chapter runs from scratch) and
             Sphinx's saved environment and output.
+  --root    the book's folder (default: the repository this script is in).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -30,23 +36,22 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "_build"
-CACHE = BUILD / ".jupyter_cache"
-HASH_FILE = BUILD / ".tmebook-package-hash"
 # myst-nb reads text notebooks with this jupyter-cache reader plugin; using the same one
 # here makes the pre-executed entries match what the build looks up.
 MYST_NB_READER = {"type": "plugin", "name": "myst_nb_md"}
 
 
-VENDOR = ROOT / "_vendor"  # html_static_path; not _static/, whose *.js JB1 injects everywhere
+def cache_folder(root: Path) -> Path:
+    return root / "_build" / ".jupyter_cache"
 
 
-def vendor_mathjax() -> None:
-    """Copy MathJax's TeX-to-HTML bundle and its fonts into _vendor/mathjax/."""
+def vendor_mathjax(root: Path = ROOT) -> None:
+    """Copy MathJax's TeX-to-HTML bundle and its fonts into _vendor/mathjax/
+    (html_static_path; not _static/, whose *.js JB1 injects into every page)."""
     import mathjax  # the django-static-mathjax wheel: MathJax 3 static files, no Django needed
 
     source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    target = VENDOR / "mathjax"
+    target = root / "_vendor" / "mathjax"
     shutil.rmtree(target, ignore_errors=True)
     (target / "output" / "chtml" / "fonts").mkdir(parents=True)
     shutil.copy2(source / "tex-chtml.js", target / "tex-chtml.js")
@@ -54,18 +59,19 @@ def vendor_mathjax() -> None:
                     target / "output" / "chtml" / "fonts" / "woff-v2")
 
 
-def package_hash() -> str:
+def package_hash(root: Path = ROOT) -> str:
     """Hash of everything outside the code cells that can change a chapter's outputs."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "tmebook").rglob("*.py")) + [ROOT / "requirements.txt"]:
-        digest.update(path.relative_to(ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
+    for path in sorted((root / "tmebook").rglob("*.py")) + [root / "requirements.txt"]:
+        if path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def toc_files() -> list[str]:
+def toc_files(root: Path = ROOT) -> list[str]:
     """Every page listed in _toc.yml, in order, as written there (no suffix)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
     files = [toc["root"]]
 
     def walk(node):
@@ -82,62 +88,91 @@ def toc_files() -> list[str]:
     return [f.removesuffix(".md") for f in files]
 
 
-def chapters_in_toc() -> list[Path]:
+def chapters_in_toc(root: Path = ROOT) -> list[Path]:
     """The notebook pages listed in _toc.yml, in order (text notebooks only)."""
-    paths = [ROOT / f"{f}.md" for f in toc_files()]
+    paths = [root / f"{f}.md" for f in toc_files(root)]
     return [p for p in paths if p.exists() and p.read_text().lstrip().startswith("---\njupytext:")]
 
 
-def execution_timeout() -> int:
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+def execution_timeout(root: Path = ROOT) -> int:
+    config = yaml.safe_load((root / "_config.yml").read_text())
     return int(config["execute"]["timeout"])
 
 
-def pre_execute(notebooks: list[Path]) -> None:
-    """Execute the notebooks not yet in the cache, in parallel on all cores."""
+def pre_execute(notebooks: list[Path], root: Path = ROOT) -> dict[Path, str]:
+    """Execute the notebooks not yet in the cache, in parallel on all cores. Returns the
+    failures: {notebook: report}; successful notebooks are cached for the Sphinx build."""
     from jupyter_cache import get_cache
-    from jupyter_cache.executors import load_executor
 
-    cache = get_cache(str(CACHE))
+    from book_executor import ReportingExecutor  # imports jupyter-cache: only when building
+
+    cache = get_cache(str(cache_folder(root)))
     for nb in notebooks:
         cache.add_nb_to_project(str(nb), read_data=MYST_NB_READER)
-    executor = load_executor("local-parallel", cache)
-    result = executor.run_and_cache(timeout=execution_timeout(), allow_errors=False)
-    if result.errored:
-        # The build will report the failing cells with their tracebacks.
-        print(f"pre-execution failed for: {', '.join(result.errored)}", file=sys.stderr)
+    # jupyter-cache logs each failure (with nbclient's traceback) as a warning; we report
+    # failures ourselves, so let only its own errors through (unreadable notebook, cache
+    # write failure): those come with a traceback and are listed below as well.
+    quiet = logging.getLogger("build_book.pre_execute")
+    quiet.setLevel(logging.ERROR)
+    executor = ReportingExecutor(cache, logger=quiet)
+    uris = [str(nb.absolute()) for nb in notebooks]  # as add_nb_to_project records them
+    # only these: the project may still list a chapter since removed from the toc
+    result = executor.run_and_cache(filter_uris=uris, timeout=execution_timeout(root),
+                                    allow_errors=False)
+    failures = {}
+    for uri in uris:  # in the toc's order
+        if uri in result.excepted:
+            failures[Path(uri)] = cache.get_project_record(uri).traceback or "failed"
+        elif uri in result.errored:
+            failures[Path(uri)] = f"{uri}: could not be read or cached: see the error above"
+    return failures
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="a cold build, from scratch")
-    args = parser.parse_args()
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the book's folder (default: the repository this script is in)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    build, cache = root / "_build", cache_folder(root)
+    hash_file = build / ".tmebook-package-hash"
 
-    BUILD.mkdir(exist_ok=True)
-    current = package_hash()
+    build.mkdir(exist_ok=True)
+    current = package_hash(root)
     if args.fresh:
-        for stale in (BUILD / "html", BUILD / ".doctrees", BUILD / "jupyter_execute"):
+        for stale in (build / "html", build / ".doctrees", build / "jupyter_execute"):
             shutil.rmtree(stale, ignore_errors=True)
-    if args.fresh or not HASH_FILE.exists() or HASH_FILE.read_text() != current:
-        shutil.rmtree(CACHE, ignore_errors=True)
-    HASH_FILE.write_text(current)
+    if args.fresh or not hash_file.exists() or hash_file.read_text() != current:
+        shutil.rmtree(cache, ignore_errors=True)
+    hash_file.write_text(current)
 
-    vendor_mathjax()
+    vendor_mathjax(root)
     start = time.perf_counter()
-    pre_execute(chapters_in_toc())
+    chapters = chapters_in_toc(root)
+    failures = pre_execute(chapters, root)
     executed = time.perf_counter()
+    if failures:
+        print(f"executed chapters in {executed - start:.1f} s", flush=True)
+        for path, report in failures.items():
+            print(f"\n{report}\n", file=sys.stderr)
+        names = ", ".join(str(p.relative_to(root)) for p in failures)
+        print(f"book build FAILED: {len(failures)} of {len(chapters)} chapters failed to execute "
+              f"(reported above): {names}. Sphinx was not run.", file=sys.stderr)
+        return 1
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    build = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--builder", "html", "-n", "-W", "--keep-going"],
-        cwd=ROOT,
+    build_run = subprocess.run(
+        [str(jupyter_book), "build", str(root), "--builder", "html", "-n", "-W", "--keep-going"],
+        cwd=root,
         env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     )
     done = time.perf_counter()
     print(f"executed chapters in {executed - start:.1f} s, built the site in {done - executed:.1f} s")
-    if build.returncode != 0:
-        print("book build FAILED (warnings are errors)", file=sys.stderr)
-        return build.returncode
-    print(f"open {BUILD / 'html' / 'index.html'}")
+    if build_run.returncode != 0:
+        print("book build FAILED: Sphinx reported the problems above "
+              "(-n -W: every warning counts as an error)", file=sys.stderr)
+        return build_run.returncode
+    print(f"open {build / 'html' / 'index.html'}")
     return 0
 
 

@@ -1,0 +1,132 @@
+"""tools/build_book.py on a small book (a temporary folder, built with --root): a failing
+chapter is reported once, clearly, and executed once; a good book builds from the cache
+that pre-execution filled, without Sphinx executing anything again."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_BOOK = ROOT / "tools" / "build_book.py"
+JUPYTEXT_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
+def chapter(title: str, *cells: str) -> str:
+    text = JUPYTEXT_HEADER + f"\n# {title}\n"
+    for source in cells:
+        text += f"\nSome prose.\n\n```{{code-cell}} ipython3\n{source}\n```\n"
+    return text
+
+
+def small_book(folder: Path, runs: Path) -> Path:
+    """The project's configuration with three chapters of its own: `good`, and `bad1` and
+    `bad2`, whose last cells fail. Each chapter's last cell appends the chapter's name to
+    `runs`, so the file counts the executions."""
+    book = folder / "book"
+    (book / "chapters").mkdir(parents=True)
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy2(ROOT / name, book / name)
+    for name in ("_ext", "_templates", "figures"):
+        shutil.copytree(ROOT / name, book / name)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n"
+                                   "  - file: chapters/good\n  - file: chapters/bad1\n"
+                                   "  - file: chapters/bad2\n")
+    (book / "intro.md").write_text("# A small book\n\nThree chapters, two of them broken.\n")
+    (book / "chapters" / "good.md").write_text(chapter(
+        "Good", f"open({str(runs)!r}, 'a').write('good\\n')\nx = 1 + 1"))
+    (book / "chapters" / "bad1.md").write_text(chapter(
+        "Bad one", "y = 2",
+        f"open({str(runs)!r}, 'a').write('bad1\\n')\nraise ValueError('broken chapter one')"))
+    (book / "chapters" / "bad2.md").write_text(chapter(
+        "Bad two", f"def f():\n    open({str(runs)!r}, 'a').write('bad2\\n')\n    return 1 / 0\n\nf()"))
+    return book
+
+
+def last_cell_line(path: Path) -> int:
+    """The line (from 1) where the file's last code cell starts."""
+    lines = path.read_text().splitlines()
+    return max(number for number, text in enumerate(lines, 1) if text.startswith("```{code-cell}"))
+
+
+def build(book: Path) -> tuple[int, str]:
+    run = subprocess.run([sys.executable, str(BUILD_BOOK), "--root", str(book)],
+                         capture_output=True, text=True, timeout=900)
+    return run.returncode, run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_failing_chapters_are_each_executed_once_and_reported_once(tmp_path):
+    runs = tmp_path / "runs.log"
+    book = small_book(tmp_path, runs)
+    chapters = book / "chapters"
+    line = {name: last_cell_line(chapters / f"{name}.md") for name in ("bad1", "bad2")}
+
+    code, log = build(book)
+
+    assert code != 0
+    # each chapter ran once: pre-execution, and no second run inside Sphinx
+    assert sorted(runs.read_text().split()) == ["bad1", "bad2", "good"]
+    assert "Running Sphinx" not in log and not (book / "_build" / "html").exists()
+    # one report per failing chapter: file:line, the cell, the first line of its source,
+    # then the kernel's traceback once, ending with the exception's type and message
+    header1 = f"{chapters / 'bad1.md'}:{line['bad1']}: code cell 2 failed: open({str(runs)!r}, 'a')"
+    header2 = f"{chapters / 'bad2.md'}:{line['bad2']}: code cell 1 failed: def f():  [and 4 more lines]"
+    assert log.count(header1) == 1 and log.count(header2) == 1, log
+    assert log.count("ValueError: broken chapter one") == 1, log
+    assert log.count("ZeroDivisionError: division by zero") == 1, log
+    assert log.count("Traceback (most recent call last)") == 2, log
+    assert "\x1b[" not in log  # no terminal colour codes in the traceback
+    last = log.strip().splitlines()[-1]
+    assert last.startswith("book build FAILED: 2 of 3 chapters failed to execute"), last
+    assert "chapters/bad1.md" in last and "chapters/bad2.md" in last
+    assert len(log.splitlines()) < 40, log  # the old build printed ~200 lines here
+
+    # fixed: the good chapter comes from the cache, the two others run once each, and
+    # Sphinx only renders (it executes nothing) and passes with -n -W
+    for name in ("bad1", "bad2"):
+        path = chapters / f"{name}.md"
+        path.write_text(path.read_text().replace("raise ValueError", "print")
+                        .replace("return 1 / 0", "return 1"))
+    code, log = build(book)
+    assert code == 0, log[-3000:]
+    assert sorted(runs.read_text().split()) == ["bad1", "bad1", "bad2", "bad2", "good"]
+    assert "Executing notebook" not in log  # myst-nb's message when Sphinx executes one
+    assert (book / "_build" / "html" / "chapters" / "bad2.html").is_file()
+
+
+def test_failure_report_for_a_timeout_names_the_cell_and_the_timeout():
+    from nbclient.exceptions import CellTimeoutError
+
+    from book_executor import failure_report
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"),
+                nbformat.v4.new_code_cell("import time"),
+                nbformat.v4.new_code_cell("\ntime.sleep(1000)\n")]
+    nb.metadata["source_map"] = [12, 14, 20]
+    nb.cells[2].outputs = [nbformat.v4.new_output(
+        "error", ename="KeyboardInterrupt", evalue="",
+        traceback=["\x1b[31mKeyboardInterrupt\x1b[39m Traceback", "----> 1 time.sleep(1000)"])]
+    error = CellTimeoutError("A cell timed out while it was being executed, after 3 seconds.\n"
+                             "Here is a preview of the cell contents: ...")
+    report = failure_report("/book/chapters/slow.md", nb, 2, error).splitlines()
+    assert report == [
+        "/book/chapters/slow.md:20: code cell 2 failed: time.sleep(1000)",
+        "KeyboardInterrupt Traceback",
+        "----> 1 time.sleep(1000)",
+        "CellTimeoutError: A cell timed out while it was being executed, after 3 seconds.",
+    ]
