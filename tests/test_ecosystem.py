@@ -243,6 +243,19 @@ def test_game_run_is_deterministic_and_reports_the_outcome():
     assert velocity.sum(axis=1) == pytest.approx(np.zeros(len(points)), abs=1e-12)
 
 
+@pytest.mark.parametrize("case", OUTCOME_CASES)
+def test_game_runs_map_marks_the_seeds_outcome_at_its_own_costs(case):
+    run = ecosystem.game_run(**OUTCOME_CASES[case], t_end=3000.0)
+    column = np.argmin(np.abs(ecosystem.MAP_BETAS - run.game.beta))
+    row = np.argmin(np.abs(ecosystem.MAP_GAMMAS - run.game.gamma))
+    assert run.stable_states.shape == (ecosystem.MAP_GAMMAS.size, ecosystem.MAP_BETAS.size)
+    assert run.stable_states[row, column] == run.outcome == case
+    fields = ecosystem.boundary_fields(ecosystem.BORDER_BETAS, ecosystem.BORDER_GAMMAS, run.game)
+    assert run.borders.keys() == fields.keys()
+    for name, rate in fields.items():
+        np.testing.assert_array_equal(run.borders[name], rate)
+
+
 # --- bad input ---------------------------------------------------------------------------------------
 
 BAD_CALLS = [  # conditions between or within arguments (Relations); the contract test covers the rest

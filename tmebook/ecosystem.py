@@ -81,7 +81,8 @@ from .parameters import (
 __all__ = [
     "PARAMETERS", "EGTPLOT_EXAMPLE", "EGTPLOT_PUBLISHED", "STRATEGIES", "STRATEGY_NAMES",
     "RTOL", "ATOL", "SEED", "HYPERBOLIC_TOLERANCE", "PRESENT", "OUTCOMES", "STABILITY_SIGNS",
-    "EDGE_STARTS", "WIDGET_RTOL", "RestPoint", "StromaGame", "GameRun", "outcome_of",
+    "EDGE_STARTS", "WIDGET_RTOL", "MAP_BETAS", "MAP_GAMMAS", "BORDER_BETAS", "BORDER_GAMMAS",
+    "RestPoint", "StromaGame", "GameRun", "outcome_of",
     "rest_point_summary", "simulate", "outcome_map", "boundary_fields", "analytic_outcome_map",
     "simplex_grid", "game_run", "WIDGET_MODEL", "WIDGET_CONTROLS",
     "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
@@ -515,6 +516,17 @@ def analytic_outcome_map(beta_values: np.ndarray, gamma_values: np.ndarray,
 # --- the chapter's widget model ---------------------------------------------------------------
 
 
+#: The costs of the chapter's outcome maps: the centres of a 46 x 30 grid of cells over
+#: beta in (0, 3) and gamma in (0, 2), so that no grid point lies exactly on a border (where
+#: the outcome is undecided).
+MAP_BETAS = read_only((np.arange(46) + 0.5) * 3.0 / 46)
+MAP_GAMMAS = read_only((np.arange(30) + 0.5) * 2.0 / 30)
+#: A finer grid over the same costs, on which the maps' borders (the zero lines of the
+#: invasion rates) are drawn.
+BORDER_BETAS = read_only(np.linspace(MAP_BETAS[0], MAP_BETAS[-1], 300))
+BORDER_GAMMAS = read_only(np.linspace(MAP_GAMMAS[0], MAP_GAMMAS[-1], 200))
+
+
 @dataclass(frozen=True)
 class GameRun:
     """Everything the chapter's figures draw for one parameter set."""
@@ -526,6 +538,11 @@ class GameRun:
     equilibria: list
     outcome: str                  # reached from the seed
     field: tuple                  # (points (m, 3), velocities (m, 3)) for the simplex arrows
+    stable_states: np.ndarray     # analytic_outcome_map over MAP_BETAS x MAP_GAMMAS
+    borders: dict                 # boundary_fields over BORDER_BETAS x BORDER_GAMMAS
+
+    NAN_MEANS = {"borders": "the mix whose invasion rate it is lies outside its edge at "
+                            "those costs"}
 
 
 #: Tolerance of the live panel's solves: curves good to well below a pixel.
@@ -549,13 +566,17 @@ def simplex_grid(n: int = 10) -> np.ndarray:
 @checked(PARAMETERS, t_end=T_SPAN, n_points=OUTPUT_POINTS)
 def game_run(alpha: float | None = None, beta: float | None = None, gamma: float | None = None,
              rho: float | None = None, t_end: float = 200.0, n_points: int = 200) -> GameRun:
-    """The live panel's model: trajectories, rest points, outcome and direction field."""
+    """The live panel's model: trajectories, rest points, outcome and direction field, and
+    over the two costs (at this alpha and rho) the stable rest points and the borders, in
+    closed form."""
     game = StromaGame(alpha=alpha, beta=beta, gamma=gamma, rho=rho)
     t, states = simulate(game, np.vstack([SEED, EDGE_STARTS]), t_end, n_points, rtol=WIDGET_RTOL,
                          method="LSODA")
     points = simplex_grid()
     return GameRun(game, t, states[0], states[1:], game.equilibria(),
-                   outcome_of(states[0, :, -1]), (points, game.rhs(0.0, points).reshape(-1, 3)))
+                   outcome_of(states[0, :, -1]), (points, game.rhs(0.0, points).reshape(-1, 3)),
+                   analytic_outcome_map(MAP_BETAS, MAP_GAMMAS, game),
+                   boundary_fields(BORDER_BETAS, BORDER_GAMMAS, game))
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders (the
