@@ -263,7 +263,8 @@ _TRANSPORT_WORK = Relation(
 @checked(PARAMETERS, x=SIZE_FROM_ONE)
 def gompertz_rate(x: float | np.ndarray, growth_rate: float | None = None,
                   carrying_capacity: float | None = None) -> float | np.ndarray:
-    """Growth rate g(x) = a x ln(b / x) of a tumour of x cells (cells/day)."""
+    """Growth rate g(x) = a x ln(b / x) of a tumour of x cells (cells/day; negative above
+    the plateau b, where a tumour shrinks)."""
     return growth_rate * x * np.log(carrying_capacity / x)
 
 
