@@ -44,7 +44,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .parameters import Parameter, check_finite, check_positive
+from .parameters import (
+    PROBABILITY,
+    SEED,
+    Array,
+    Optional,
+    Parameter,
+    ParameterSet,
+    Relation,
+    checked,
+    count,
+    interval,
+    positive,
+)
+
+__all__ = [
+    "PARAMETERS", "STEPS", "STAGES", "FACTOR_STEP", "WIDGET_MODEL", "WIDGET_CONTROLS",
+    "WIDGET_REPLICATES", "COHORT_SEED", "LUZZI_EXTRAVASATED_DAY3",
+    "LUZZI_MICROMETS_PER_EXTRAVASATED", "LUZZI_MACRO_PER_MICROMET", "LUZZI_DORMANT_DAY13",
+    "COUMANS_CELLS_PER_METASTASIS", "STEP_PROBABILITY", "ODDS_MULTIPLIER", "CELLS", "COHORT",
+    "REPLICATES", "CHAIN", "THREE_STEPS", "CascadeResult", "baseline_step_probabilities",
+    "cumulative_survival", "multiply_odds", "step_probabilities", "expected_counts",
+    "simulate_cohorts", "run_cascade", "metastases_per_million", "log_loss_shares",
+    "luzzi_published_fractions", "lost_after_extravasation",
+]
 
 # --- published numbers (Luzzi et al. 1998, Am J Pathol 153:865-873, abstract) -------------
 # Read through a secondary quotation of the PubMed abstract (PMID 9736035); the full text
@@ -76,6 +99,28 @@ FACTOR_STEP = {
     "ecm_remodelling": "colonisation",
 }
 
+# --- domains of the inputs ---------------------------------------------------------------
+
+#: A step probability: a step no cell completes would end every chain, and its loss -ln p
+#: (log_loss_shares) would be infinite, so p > 0.
+STEP_PROBABILITY = interval(0.0, 1.0, open_low=True,
+                            why="a step that no cell completes ends every chain")
+#: An odds multiplier of a TME factor.
+ODDS_MULTIPLIER = interval(1e-6, 1e6, why="no TME factor is thought to change a step's odds "
+                           "a million-fold; factors on one step multiply, and stay finite")
+#: A number of cells, not necessarily whole (expected counts; 1 gives fractions).
+CELLS = positive(at_most=1e12, why="1e12 cells is a kilogram of tumour, more than any "
+                 "cohort of disseminated cells")
+#: A whole number of cells in a simulated cohort.
+COHORT = count(1, at_most=1e12, why="1e12 cells is a kilogram of tumour, more than any "
+               "cohort of disseminated cells")
+#: Replicate cohorts: at least two, so that their spread is defined.
+REPLICATES = count(2, at_most=1_000_000, why="a million cohorts pin the means to 0.1 % of "
+                   "their spread; more only costs memory (4 counts each) and time")
+#: A chain of any number of steps, and the three steps of STEPS.
+CHAIN = Array(STEP_PROBABILITY, shape=(None,))
+THREE_STEPS = Array(STEP_PROBABILITY, shape=(len(STEPS),))
+
 
 def _derived_dormancy():
     """Probability that an extravasated cell which does not start growing is still a
@@ -85,200 +130,157 @@ def _derived_dormancy():
     return LUZZI_DORMANT_DAY13 / not_growing
 
 
-_MULTIPLIER_RANGE = dict(low=0.25, high=4.0)
+_MULTIPLIER_RANGE = dict(low=0.25, high=4.0, domain=ODDS_MULTIPLIER)
 
-PARAMETERS = {
-    p.name: p
-    for p in [
-        Parameter(
-            "p_arrival", r"p_1", LUZZI_EXTRAVASATED_DAY3, "1",
-            "probability that a disseminated cell survives the circulation, arrests and "
-            "extravasates", "luzzi1998",
-            "abstract: 80 % of injected B16F1 cells survived in the liver microcirculation "
-            "and extravasated by day 3",
-        ),
-        Parameter(
-            "p_initiation", r"p_2", LUZZI_MICROMETS_PER_EXTRAVASATED, "1",
-            "probability that an extravasated cell forms a micrometastasis", "luzzi1998",
-            "abstract: 1 in 40 extravasated cells formed a micrometastasis by day 3",
-        ),
-        Parameter(
-            "p_colonisation", r"p_3", LUZZI_MACRO_PER_MICROMET, "1",
-            "probability that a micrometastasis grows into a macroscopic metastasis",
-            "luzzi1998",
-            "abstract: 1 in 100 micrometastases became macroscopic tumours by day 13",
-        ),
-        Parameter(
-            "q_dormant", r"q", round(_derived_dormancy(), 4), "1",
-            "probability that an extravasated cell that does not grow stays as a solitary "
-            "dormant cell (the rest die)", "luzzi1998",
-            "derived from the abstract: 36 % of injected cells were solitary dormant cells "
-            "at day 13, out of 80 % × 39/40 that extravasated and did not grow",
-        ),
-        Parameter(
-            "cohort_size", r"N", 1e6, "cells", "disseminated cells in one cohort", None,
-            "the book's unit: results are given per million disseminated cells",
-        ),
-        Parameter(
-            "hypoxia", r"m_\mathrm{hyp}", 1.0, "1",
-            "odds multiplier on arrival from hypoxia-conditioned cells", None,
-            "illustrative: HIF targets that help cells survive in the blood and cross vessel "
-            "walls ({cite:t}`goubran2014`); 1 = the calibrated baseline",
-            **_MULTIPLIER_RANGE,
-        ),
-        Parameter(
-            "caf_support", r"m_\mathrm{CAF}", 1.0, "1",
-            "odds multiplier on initiation from cancer-associated fibroblasts", None,
-            "illustrative: growth factors and matrix from fibroblasts that help a lone cell "
-            "start dividing ({cite:t}`wang2023`); 1 = the calibrated baseline",
-            **_MULTIPLIER_RANGE,
-        ),
-        Parameter(
-            "niche_priming", r"m_\mathrm{niche}", 1.0, "1",
-            "odds multiplier on initiation from a primed pre-metastatic niche", None,
-            "illustrative: exosome-conditioned stroma that receives arriving cells "
-            "({cite:t}`spano2012`); 1 = the calibrated baseline",
-            **_MULTIPLIER_RANGE,
-        ),
-        Parameter(
-            "immune_suppression", r"m_\mathrm{imm}", 1.0, "1",
-            "odds multiplier on colonisation from suppressed anti-tumour immunity", None,
-            "illustrative: fewer micrometastases cleared by T and NK cells when macrophages "
-            "and Tregs suppress them ({cite:t}`wang2021`); 1 = the calibrated baseline",
-            **_MULTIPLIER_RANGE,
-        ),
-        Parameter(
-            "ecm_remodelling", r"m_\mathrm{ECM}", 1.0, "1",
-            "odds multiplier on colonisation from remodelled extracellular matrix", None,
-            "illustrative: cross-linked, protease-cleaved matrix that supports outgrowth "
-            "({cite:t}`neophytou2021`); 1 = the calibrated baseline",
-            **_MULTIPLIER_RANGE,
-        ),
-    ]
-}
+PARAMETERS = ParameterSet([
+    Parameter(
+        "p_arrival", r"p_1", LUZZI_EXTRAVASATED_DAY3, "1",
+        "probability that a disseminated cell survives the circulation, arrests and "
+        "extravasates", "luzzi1998",
+        "abstract: 80 % of injected B16F1 cells survived in the liver microcirculation "
+        "and extravasated by day 3",
+        domain=STEP_PROBABILITY,
+    ),
+    Parameter(
+        "p_initiation", r"p_2", LUZZI_MICROMETS_PER_EXTRAVASATED, "1",
+        "probability that an extravasated cell forms a micrometastasis", "luzzi1998",
+        "abstract: 1 in 40 extravasated cells formed a micrometastasis by day 3",
+        domain=STEP_PROBABILITY,
+    ),
+    Parameter(
+        "p_colonisation", r"p_3", LUZZI_MACRO_PER_MICROMET, "1",
+        "probability that a micrometastasis grows into a macroscopic metastasis",
+        "luzzi1998",
+        "abstract: 1 in 100 micrometastases became macroscopic tumours by day 13",
+        domain=STEP_PROBABILITY,
+    ),
+    Parameter(
+        "q_dormant", r"q", round(_derived_dormancy(), 4), "1",
+        "probability that an extravasated cell that does not grow stays as a solitary "
+        "dormant cell (the rest die)", "luzzi1998",
+        "derived from the abstract: 36 % of injected cells were solitary dormant cells "
+        "at day 13, out of 80 % × 39/40 that extravasated and did not grow",
+        domain=PROBABILITY,
+    ),
+    Parameter(
+        "cohort_size", r"N", 10**6, "cells", "disseminated cells in one cohort", None,
+        "the book's unit: results are given per million disseminated cells",
+        domain=COHORT,
+    ),
+    Parameter(
+        "hypoxia", r"m_\mathrm{hyp}", 1.0, "1",
+        "odds multiplier on arrival from hypoxia-conditioned cells", None,
+        "illustrative: HIF targets that help cells survive in the blood and cross vessel "
+        "walls ({cite:t}`goubran2014`); 1 = the calibrated baseline",
+        **_MULTIPLIER_RANGE,
+    ),
+    Parameter(
+        "caf_support", r"m_\mathrm{CAF}", 1.0, "1",
+        "odds multiplier on initiation from cancer-associated fibroblasts", None,
+        "illustrative: growth factors and matrix from fibroblasts that help a lone cell "
+        "start dividing ({cite:t}`wang2023`); 1 = the calibrated baseline",
+        **_MULTIPLIER_RANGE,
+    ),
+    Parameter(
+        "niche_priming", r"m_\mathrm{niche}", 1.0, "1",
+        "odds multiplier on initiation from a primed pre-metastatic niche", None,
+        "illustrative: exosome-conditioned stroma that receives arriving cells "
+        "({cite:t}`spano2012`); 1 = the calibrated baseline",
+        **_MULTIPLIER_RANGE,
+    ),
+    Parameter(
+        "immune_suppression", r"m_\mathrm{imm}", 1.0, "1",
+        "odds multiplier on colonisation from suppressed anti-tumour immunity", None,
+        "illustrative: fewer micrometastases cleared by T and NK cells when macrophages "
+        "and Tregs suppress them ({cite:t}`wang2021`); 1 = the calibrated baseline",
+        **_MULTIPLIER_RANGE,
+    ),
+    Parameter(
+        "ecm_remodelling", r"m_\mathrm{ECM}", 1.0, "1",
+        "odds multiplier on colonisation from remodelled extracellular matrix", None,
+        "illustrative: cross-linked, protease-cleaved matrix that supports outgrowth "
+        "({cite:t}`neophytou2021`); 1 = the calibrated baseline",
+        **_MULTIPLIER_RANGE,
+    ),
+])
 
 #: Replicate cohorts drawn for the widget and the chapter's figures, and their seed.
 WIDGET_REPLICATES = 4000
-SEED = 2026
+COHORT_SEED = 2026
 
 
-def default(name: str) -> float:
-    return PARAMETERS[name].value
-
-
+@checked(PARAMETERS)
 def baseline_step_probabilities() -> np.ndarray:
     """The calibrated step probabilities (arrival, initiation, colonisation)."""
-    return np.array([default("p_arrival"), default("p_initiation"), default("p_colonisation")])
-
-
-# --- input checks specific to probabilities ----------------------------------------------
-
-
-def check_probability(name: str, value, *, allow_zero: bool = False) -> float:
-    """A probability in (0, 1], or [0, 1] with allow_zero; ValueError naming it otherwise."""
-    number = check_finite(name, value)
-    if number > 1.0 or number < 0.0 or (number == 0.0 and not allow_zero):
-        bound = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ValueError(f"{name} must be a probability in {bound}, got {value!r}")
-    return number
-
-
-def check_step_probabilities(name: str, values) -> np.ndarray:
-    """A non-empty 1-D array of probabilities in (0, 1]."""
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of probabilities, got {values!r}") from None
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {array.shape}")
-    if not np.all(np.isfinite(array)) or np.any((array <= 0.0) | (array > 1.0)):
-        raise ValueError(f"{name} must hold probabilities in (0, 1], got {array.tolist()}")
-    return array
-
-
-def check_count(name: str, value) -> int:
-    """A positive whole number of cells or replicates."""
-    number = check_positive(name, value)
-    if number != int(number):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    return int(number)
+    return np.array([PARAMETERS.default(f"p_{step}") for step in STEPS])
 
 
 # --- the chain ---------------------------------------------------------------------------
 
 
-def cumulative_survival(step_probabilities) -> np.ndarray:
+@checked(PARAMETERS, step_probabilities=CHAIN)
+def cumulative_survival(step_probabilities: np.ndarray) -> np.ndarray:
     """P_j = p_1 ... p_j: the fraction of cells that completes the first j steps."""
-    return np.cumprod(check_step_probabilities("step_probabilities", step_probabilities))
+    return np.cumprod(step_probabilities)
 
 
-def multiply_odds(probability, multiplier):
+@checked(PARAMETERS, probability=Array(PROBABILITY, scalar_ok=True), multiplier=positive())
+def multiply_odds(probability: float | np.ndarray, multiplier: float) -> float | np.ndarray:
     """Raise the odds p/(1-p) of a step m-fold: p -> m p / (1 - p + m p).
 
     Works on arrays. p = 1 stays 1 (a certain step cannot be made more certain).
     """
-    p = np.asarray(probability, dtype=float)
-    if not np.all(np.isfinite(p)) or np.any((p < 0.0) | (p > 1.0)):
-        raise ValueError(f"probability must lie in [0, 1], got {probability!r}")
-    m = check_positive("multiplier", multiplier)
+    p, m = probability, multiplier
     result = m * p / (1.0 - p + m * p)
     return result if result.ndim else float(result)
 
 
-def step_probabilities(hypoxia=None, caf_support=None, niche_priming=None,
-                       immune_suppression=None, ecm_remodelling=None,
-                       baseline=None) -> np.ndarray:
+@checked(PARAMETERS, baseline=Optional(THREE_STEPS))
+def step_probabilities(hypoxia: float | None = None, caf_support: float | None = None,
+                       niche_priming: float | None = None,
+                       immune_suppression: float | None = None,
+                       ecm_remodelling: float | None = None,
+                       baseline: np.ndarray | None = None) -> np.ndarray:
     """Step probabilities (arrival, initiation, colonisation) with the TME multipliers applied.
 
     Every factor multiplies the odds of the step named in FACTOR_STEP; factors on the same
-    step multiply together. All multipliers at 1 give the calibrated baseline.
+    step multiply together. All multipliers at 1 give the calibrated baseline, which is
+    also the `baseline` when none is given.
     """
     given = {"hypoxia": hypoxia, "caf_support": caf_support, "niche_priming": niche_priming,
              "immune_suppression": immune_suppression, "ecm_remodelling": ecm_remodelling}
-    probabilities = (baseline_step_probabilities() if baseline is None
-                     else check_step_probabilities("baseline", baseline).copy())
-    if probabilities.size != len(STEPS):
-        raise ValueError(f"baseline must hold {len(STEPS)} step probabilities")
+    probabilities = baseline_step_probabilities() if baseline is None else baseline
     step_multiplier = dict.fromkeys(STEPS, 1.0)
     for factor, value in given.items():
-        value = default(factor) if value is None else check_positive(factor, value)
         step_multiplier[FACTOR_STEP[factor]] *= value
     for index, step in enumerate(STEPS):
         probabilities[index] = multiply_odds(probabilities[index], step_multiplier[step])
     return probabilities
 
 
-def expected_counts(n_cells, step_probs, q_dormant) -> np.ndarray:
+@checked(PARAMETERS, n_cells=CELLS, step_probs=THREE_STEPS)
+def expected_counts(n_cells: float, step_probs: np.ndarray, q_dormant: float) -> np.ndarray:
     """Expected arrived, micrometastases, macrometastases and dormant cells from n_cells.
 
     Dormant cells are the arrived cells that did not start growing, times q.
     """
-    n = check_positive("n_cells", n_cells)
-    survival = cumulative_survival(step_probs)
-    if survival.size != len(STEPS):
-        raise ValueError(f"step_probs must hold {len(STEPS)} step probabilities")
-    q = check_probability("q_dormant", q_dormant, allow_zero=True)
-    arrived, micro, macro = n * survival
-    return np.array([arrived, micro, macro, q * (arrived - micro)])
+    arrived, micro, macro = n_cells * cumulative_survival(step_probs)
+    return np.array([arrived, micro, macro, q_dormant * (arrived - micro)])
 
 
-def simulate_cohorts(n_cells, step_probs, q_dormant, replicates, seed=SEED) -> np.ndarray:
+@checked(PARAMETERS, n_cells=COHORT, step_probs=THREE_STEPS, replicates=REPLICATES, seed=SEED)
+def simulate_cohorts(n_cells: int, step_probs: np.ndarray, q_dormant: float, replicates: int,
+                     seed: int = COHORT_SEED) -> np.ndarray:
     """Binomial attrition of `replicates` independent cohorts of n_cells cells.
 
     Returns an integer array (replicates, 4) with the columns of STAGES. Each step draws
     all replicates at once from numpy's seeded generator, so results are deterministic.
     """
-    n = check_count("n_cells", n_cells)
-    probs = check_step_probabilities("step_probs", step_probs)
-    if probs.size != len(STEPS):
-        raise ValueError(f"step_probs must hold {len(STEPS)} step probabilities")
-    q = check_probability("q_dormant", q_dormant, allow_zero=True)
-    replicates = check_count("replicates", replicates)
     rng = np.random.default_rng(seed)
-    arrived = rng.binomial(n, probs[0], size=replicates)
-    micro = rng.binomial(arrived, probs[1])
-    macro = rng.binomial(micro, probs[2])
-    dormant = rng.binomial(arrived - micro, q)
+    arrived = rng.binomial(n_cells, step_probs[0], size=replicates)
+    micro = rng.binomial(arrived, step_probs[1])
+    macro = rng.binomial(micro, step_probs[2])
+    dormant = rng.binomial(arrived - micro, q_dormant)
     return np.column_stack([arrived, micro, macro, dormant])
 
 
@@ -306,47 +308,49 @@ class CascadeResult:
         survival = cumulative_survival(self.step_probs)
         return np.sqrt(self.n_cells * survival * (1.0 - survival))
 
-    def per_million(self, values) -> np.ndarray:
-        return np.asarray(values, dtype=float) * 1e6 / self.n_cells
+
+@checked(PARAMETERS, step_probs=Optional(THREE_STEPS), replicates=REPLICATES, seed=SEED)
+def run_cascade(*, step_probs: np.ndarray | None = None, cohort_size: int | None = None,
+                q_dormant: float | None = None, replicates: int = WIDGET_REPLICATES,
+                seed: int = COHORT_SEED) -> CascadeResult:
+    """Expectation and seeded replicate cohorts side by side (step_probs None: the
+    calibrated baseline)."""
+    probs = baseline_step_probabilities() if step_probs is None else step_probs
+    expected = expected_counts(cohort_size, probs, q_dormant)
+    samples = simulate_cohorts(cohort_size, probs, q_dormant, replicates, seed)
+    return CascadeResult(cohort_size, probs, q_dormant, expected, samples)
 
 
-def run_cascade(step_probs=None, n_cells=None, q_dormant=None, replicates=WIDGET_REPLICATES,
-                seed=SEED) -> CascadeResult:
-    """Expectation and seeded replicate cohorts side by side."""
-    step_probs = baseline_step_probabilities() if step_probs is None else step_probs
-    n_cells = default("cohort_size") if n_cells is None else n_cells
-    q_dormant = default("q_dormant") if q_dormant is None else q_dormant
-    probs = check_step_probabilities("step_probs", step_probs)
-    expected = expected_counts(n_cells, probs, q_dormant)
-    samples = simulate_cohorts(n_cells, probs, q_dormant, replicates, seed)
-    return CascadeResult(check_count("n_cells", n_cells), probs, float(q_dormant), expected, samples)
-
-
-def metastases_per_million(hypoxia=None, caf_support=None, niche_priming=None,
-                           immune_suppression=None, ecm_remodelling=None) -> CascadeResult:
+@checked(PARAMETERS)
+def metastases_per_million(hypoxia: float | None = None, caf_support: float | None = None,
+                           niche_priming: float | None = None,
+                           immune_suppression: float | None = None,
+                           ecm_remodelling: float | None = None) -> CascadeResult:
     """The chapter's widget model: a million disseminated cells under the chosen TME factors."""
     probs = step_probabilities(hypoxia, caf_support, niche_priming, immune_suppression,
                                ecm_remodelling)
-    return run_cascade(probs)
+    return run_cascade(step_probs=probs)
 
 
 # --- reading the chain -------------------------------------------------------------------
 
+_SOME_ATTRITION = Relation(
+    "step_probs", lambda step_probs: bool(np.any(step_probs < 1.0)),
+    "must hold a step below 1 (when all are 1 there is no attrition to share out)")
 
-def log_loss_shares(step_probs) -> np.ndarray:
+
+@checked(PARAMETERS, _SOME_ATTRITION, step_probs=CHAIN)
+def log_loss_shares(step_probs: np.ndarray) -> np.ndarray:
     """Each step's share of the total attrition, -ln p_j / sum(-ln p_i).
 
     On a log scale the losses of a chain add up, so these shares say which step removes
     most of the cells (the bottleneck). A certain step (p = 1) has share 0.
     """
-    probs = check_step_probabilities("step_probs", step_probs)
-    losses = -np.log(probs)
-    total = losses.sum()
-    if total == 0.0:
-        raise ValueError("step_probs are all 1: there is no attrition to share out")
-    return losses / total
+    losses = -np.log(step_probs)
+    return losses / losses.sum()
 
 
+@checked(PARAMETERS)
 def luzzi_published_fractions() -> dict:
     """Fractions of injected cells at each stage, as Luzzi et al. report or imply them."""
     extravasated = LUZZI_EXTRAVASATED_DAY3
@@ -359,11 +363,13 @@ def luzzi_published_fractions() -> dict:
     }
 
 
-def lost_after_extravasation(step_probs=None, q_dormant=None) -> float:
-    """Fraction of disseminated cells that extravasate and then die without ever growing."""
-    step_probs = baseline_step_probabilities() if step_probs is None else step_probs
-    q_dormant = default("q_dormant") if q_dormant is None else q_dormant
-    arrived, micro, _, dormant = expected_counts(1.0, step_probs, q_dormant)
+@checked(PARAMETERS, step_probs=Optional(THREE_STEPS))
+def lost_after_extravasation(*, step_probs: np.ndarray | None = None,
+                             q_dormant: float | None = None) -> float:
+    """Fraction of disseminated cells that extravasate and then die without ever growing
+    (step_probs None: the calibrated baseline)."""
+    probs = baseline_step_probabilities() if step_probs is None else step_probs
+    arrived, micro, _, dormant = expected_counts(1.0, probs, q_dormant)
     return float(arrived - micro - dormant)
 
 
