@@ -325,6 +325,10 @@ def test_widget_model_runs_at_every_slider_end():
         for value in (p.low, p.high):
             result = ang.WIDGET_MODEL(**{name: value})
             assert np.isfinite(result.steady_state) and result.ifp.shape == result.s.shape
+            # the panel's titles show the settings the result was computed at
+            assert getattr(result, name) == value
+            assert all(getattr(result, other) == ang.PARAMETERS.default(other)
+                       for other in ang.WIDGET_CONTROLS if other != name)
 
 
 # --- conditions between arguments ----------------------------------------------------------

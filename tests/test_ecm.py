@@ -192,8 +192,19 @@ def test_grid_refinement_barely_moves_the_invasion_front():
 def test_widget_grid_is_close_to_the_reference():
     # the chapter's panel (RK45) and the live widget (RK23, looser tolerances), both on 64 cells
     reference = ecm.invade_1d(400, times=ecm.WIDGET_TIMES).invasion_depth()
-    for run in (ecm.invasion_panel(), ecm.WIDGET_MODEL()):
+    for run in (ecm.invasion_panel(), ecm.live_invasion()):
         assert np.max(np.abs(run.invasion_depth() - reference)) < 3e-3
+
+
+def test_widget_model_gives_the_live_run_and_the_published_one():
+    # the live panel draws the run at the sliders over the run at the published values
+    runs = ecm.WIDGET_MODEL(haptotaxis=0.01, mmp_inhibition=0.5)
+    live = ecm.live_invasion(haptotaxis=0.01, mmp_inhibition=0.5)
+    published = ecm.live_invasion()
+    assert np.array_equal(runs.live.cells, live.cells)
+    assert np.array_equal(runs.published.cells, published.cells)
+    assert runs.published is ecm.WIDGET_MODEL().published  # computed once
+    assert not runs.published.cells.flags.writeable
 
 
 @pytest.mark.parametrize("settings", [

@@ -984,7 +984,7 @@ def ifp_numerical(ifp_alpha: float | None = None, n_cells: int = 200) -> tuple[n
 
 @dataclass(frozen=True)
 class PanelResult:
-    """Everything the chapter's live panel draws."""
+    """Everything the chapter's live panel draws, with the slider values its titles show."""
 
     network: Network
     growth: GrowthCurve
@@ -992,6 +992,10 @@ class PanelResult:
     s: np.ndarray
     ifp: np.ndarray
     ifp_alpha: float
+    chemotaxis: float
+    taf_strength: float
+    stimulation: float
+    inhibition: float
 
 
 @checked(PARAMETERS, seed=SEED)
@@ -1005,7 +1009,8 @@ def chapter_panel(chemotaxis: float | None = None, taf_strength: float | None = 
                                 n_points=121, rtol=1e-6, atol=1e-8)
     s = np.linspace(0.0, 1.0, 201)
     return PanelResult(net, growth, hahnfeldt_steady_state(stimulation, inhibition), s,
-                       ifp_profile(s, ifp_alpha), float(ifp_alpha))
+                       ifp_profile(s, ifp_alpha), float(ifp_alpha), float(chemotaxis),
+                       float(taf_strength), float(stimulation), float(inhibition))
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders (the

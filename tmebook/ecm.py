@@ -35,7 +35,7 @@ scipy.integrate.solve_ivp, an implicit method (BDF) given the Jacobian's sparsit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -54,8 +54,8 @@ __all__ = [
     "CLUSTER_PROMINENCE", "RTOL", "ATOL", "FAST_RTOL", "FAST_ATOL", "PARAMETERS", "RATES",
     "WIDGET_CELLS", "WIDGET_TIMES", "cell_centres", "initial_state_1d", "Invasion",
     "solve_invasion", "invade_1d", "enzyme_total_exact", "heterogeneous_matrix",
-    "initial_state_2d", "invade_2d", "invasion_panel", "live_invasion", "WIDGET_MODEL",
-    "WIDGET_CONTROLS",
+    "initial_state_2d", "invade_2d", "invasion_panel", "live_invasion", "LiveRuns", "live_runs",
+    "WIDGET_MODEL", "WIDGET_CONTROLS",
     "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
@@ -671,8 +671,34 @@ def live_invasion(enzyme_production: float | None = None, haptotaxis: float | No
                           rtol=WIDGET_RTOL, atol=WIDGET_ATOL)
 
 
+@dataclass(frozen=True)
+class LiveRuns:
+    """What the chapter's live panel draws: the run at the slider settings and, for
+    comparison, the run at the published values."""
+
+    live: Invasion
+    published: Invasion
+
+
+@lru_cache(maxsize=1)
+def _published_live_run() -> Invasion:
+    run = live_invasion()
+    return replace(run, times=read_only(run.times), x=read_only(run.x),
+                   cells=read_only(run.cells), matrix=read_only(run.matrix),
+                   enzyme=read_only(run.enzyme))
+
+
+@checked(PARAMETERS)
+def live_runs(enzyme_production: float | None = None, haptotaxis: float | None = None,
+              mmp_inhibition: float | None = None) -> LiveRuns:
+    """The widget's model: `live_invasion` at these settings, with the run at the published
+    values beside it (computed once, then handed out again read-only)."""
+    return LiveRuns(live_invasion(enzyme_production=enzyme_production, haptotaxis=haptotaxis,
+                                  mmp_inhibition=mmp_inhibition), _published_live_run())
+
+
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
-WIDGET_MODEL = live_invasion
+WIDGET_MODEL = live_runs
 WIDGET_CONTROLS = ("enzyme_production", "haptotaxis", "mmp_inhibition")
 
 
