@@ -56,6 +56,7 @@ from .parameters import (
     count,
     interval,
     positive,
+    Reproduction,
 )
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "cumulative_survival", "multiply_odds", "step_probabilities", "expected_counts",
     "simulate_cohorts", "run_cascade", "metastases_per_million", "log_loss_shares",
     "luzzi_published_fractions", "lost_after_extravasation",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 # --- published numbers (Luzzi et al. 1998, Am J Pathol 153:865-873, abstract) -------------
@@ -378,3 +380,39 @@ def lost_after_extravasation(*, step_probs: np.ndarray | None = None,
 WIDGET_MODEL = metastases_per_million
 WIDGET_CONTROLS = ("hypoxia", "caf_support", "niche_priming", "immune_suppression",
                    "ecm_remodelling")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 1
+MODEL_NAME = "metastatic cascade (binomial attrition)"
+
+
+def _luzzi_row(stage: str, column: int, label: str, rounding: float) -> Reproduction:
+    """Our seeded cohorts' mean fraction at `stage` against Luzzi et al.'s.
+
+    Each cell reaches a stage independently, so a cohort's count at a stage is binomial and
+    the mean fraction over R cohorts of N cells has the standard error sqrt(P (1 - P) / (N R)),
+    with P the calibrated fraction; the tolerance is four of these, plus `rounding`."""
+    n_cells, replicates = PARAMETERS.default("cohort_size"), WIDGET_REPLICATES
+    fraction = expected_counts(1.0, baseline_step_probabilities(), PARAMETERS.default("q_dormant"))[column]
+    standard_error = np.sqrt(fraction * (1.0 - fraction) / (n_cells * replicates))
+
+    def ours() -> float:
+        result = run_cascade()
+        return result.mean[column] / result.n_cells
+
+    return Reproduction(
+        label, luzzi_published_fractions()[stage], ours, "luzzi1998", "abstract",
+        float(4 * standard_error + rounding),
+        f"4 binomial standard errors of the mean of {replicates} seeded cohorts"
+        + (", plus the rounding of q to 4 decimals" if rounding else ""), "abstract")
+
+
+# q_dormant is stored to 4 decimals: it moves the expected dormant fraction by at most
+# 0.5e-4 times the fraction of cells that extravasate and do not grow.
+_NOT_GROWING = LUZZI_EXTRAVASATED_DAY3 * (1.0 - LUZZI_MICROMETS_PER_EXTRAVASATED)
+REPRODUCTIONS = (
+    _luzzi_row("macrometastases", 2, "macrometastases per disseminated cell", 0.0),
+    _luzzi_row("dormant", 3, "solitary dormant cells per disseminated cell", 0.5e-4 * _NOT_GROWING),
+)

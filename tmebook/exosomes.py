@@ -71,6 +71,7 @@ from .parameters import (
     interval,
     nonnegative,
     positive,
+    Reproduction,
 )
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "time_to_size", "colonisation_rate", "primary_seeding_rate", "time_grid", "birth_rate",
     "metastases_larger_than", "total_tumour_burden", "malthusian_rate", "solve_transport",
     "uptake_shares", "receptivity", "niche_priming",
+    "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
 # --- bounds on the inputs, each with its reason ------------------------------------------------
@@ -551,3 +553,28 @@ def niche_priming(exosome_output: float | None = None, niche_decay: float | None
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.
 WIDGET_MODEL = niche_priming
 WIDGET_CONTROLS = ("exosome_output", "niche_decay", "integrin_profile")
+
+
+# --- what this chapter reproduces (collected by chapter 11's table) ----------------------
+
+CHAPTER = 9
+MODEL_NAME = "metastatic colony sizes (Iwata et al.)"
+
+
+def _second_generation_effect() -> str:
+    """'more colonies, little more mass' when metastases from metastases raise the colony
+    count by more than half but the total mass by less than a tenth."""
+    t, first = birth_rate(second_generation=False)
+    _, both = birth_rate(second_generation=True)
+    count_ratio = metastases_larger_than(1.0, t, both)[-1] / metastases_larger_than(1.0, t, first)[-1]
+    burden_ratio = total_tumour_burden(t, both)[-1] / total_tumour_burden(t, first)[-1]
+    return ("more colonies, little more mass" if count_ratio > 1.5 and burden_ratio < 1.1
+            else "not so")
+
+
+REPRODUCTIONS = (
+    Reproduction(
+        "metastases from metastases: effect on colony count and tumour mass",
+        "more colonies, little more mass", _second_generation_effect, "bethge2012", "abstract",
+        None, "same outcome (count ratio > 1.5, mass ratio < 1.1)", "abstract"),
+)

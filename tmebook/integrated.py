@@ -54,7 +54,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import ndtri
 
-from . import angiogenesis, cafs, cascade, ecm, ecosystem, emt, exosomes, hypoxia, immune
+from . import angiogenesis, ecm, emt, hypoxia
 from .parameters import (
     FRACTION,
     Array,
