@@ -385,11 +385,8 @@ class Parameter:
             raise ValueError(f"parameter {self.name!r}: value must be finite, got {self.value}")
         if (self.low is None) != (self.high is None):
             raise ValueError(f"parameter {self.name!r}: give both low and high, or neither")
-        if self.domain is None:  # TRANSITION: every module declares domains (contract test)
-            if self.low is not None and not (self.low <= self.value <= self.high):
-                raise ValueError(f"parameter {self.name!r}: value {self.value} outside its range "
-                                 f"[{self.low}, {self.high}]")
-            return
+        if self.domain is None:
+            raise ValueError(f"parameter {self.name!r}: declare its domain")
         if not self.domain.contains(self.value):
             raise ValueError(f"parameter {self.name!r}: value {self.value!r} outside its domain, "
                              f"{self.domain.describe()}")
@@ -713,46 +710,3 @@ def parameter_table(parameters: Iterable[Parameter]) -> str:
         value = f"{p.value:g}" if isinstance(p.value, numbers.Real) else f"{p.value}"
         rows.append(f"| ${p.symbol}$ | {p.description} | {value} | {p.units} | {p.citation} |")
     return "\n".join(rows)
-
-
-# --- TRANSITION: the checks of the modules not yet on the contract (removed once all are) --
-
-
-def with_defaults(parameters: dict, **values) -> dict:
-    return {name: parameters[name].value if value is None else value
-            for name, value in values.items()}
-
-
-def check_finite(name: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return number
-
-
-def check_positive(name: str, value) -> float:
-    number = check_finite(name, value)
-    if number <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return number
-
-
-def check_nonnegative(name: str, value) -> float:
-    number = check_finite(name, value)
-    if number < 0:
-        raise ValueError(f"{name} must be non-negative, got {value!r}")
-    return number
-
-
-def check_array(name: str, value, *, ndim: int | None = None, shape_tail=None) -> np.ndarray:
-    array = np.asarray(value, dtype=float)
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
-    if shape_tail is not None and array.shape[-len(shape_tail):] != tuple(shape_tail):
-        raise ValueError(f"{name} must have shape (..., {', '.join(map(str, shape_tail))}), got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must contain only finite numbers")
-    return array
