@@ -242,6 +242,7 @@ RELATION_CALLS = [
     ("t", lambda: ex.receptivity(T + 1.0)),
     ("dt", lambda: ex.birth_rate(t_end=10.0, dt=3.0)),
     ("dt", lambda: ex.time_grid(t_end=1e4, dt=0.1)),
+    ("t_end", lambda: ex.time_grid(t_end=1e-300)),  # shorter than two of the shortest steps
     ("dt", lambda: ex.birth_rate(t_end=100.0, dt=4.0, colonisation_coefficient=0.5)),
     ("t_out", lambda: ex.solve_transport([10.0, 5.0])),
     ("n_cells", lambda: ex.solve_transport([30000.0], n_cells=2000, cfl=0.01)),
@@ -256,6 +257,16 @@ RELATION_CALLS = [
 def test_relations_and_runaway_results_raise_naming_the_argument(name, call):
     with pytest.raises(ValueError, match=f"^{name}"):
         call()
+
+
+def test_examples_of_related_arguments_meet_their_relations():
+    # the contract test and the input probe call each function with these examples while
+    # they vary another argument: a refusal must name the varied argument, not these
+    t, births = ex.GRID.example(), ex.BIRTHS.example()
+    assert births.shape == t.shape and t[0] == 0.0 and np.allclose(np.diff(t), t[1] - t[0])
+    assert np.all(np.isfinite(ex.metastases_larger_than(ex.SIZE.example(), t, births)))
+    assert np.all(np.isfinite(ex.time_to_size(ex.SIZE_FROM_ONE.example())))
+    assert np.all(np.isfinite(ex.solve_transport(ex.OUTPUT_TIMES.example(), n_cells=20).total()))
 
 
 def test_first_generation_needs_no_implicit_step():

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -63,6 +64,7 @@ from .parameters import (
     BOOLEAN,
     FRACTION,
     Array,
+    Domain,
     Parameter,
     ParameterSet,
     Relation,
@@ -78,7 +80,8 @@ __all__ = [
     "PARAMETERS", "ORGANS", "T_END_DAYS", "DT_DAYS", "WIDGET_MODEL", "WIDGET_CONTROLS",
     "T_MAX_DAYS", "MIN_STEP_DAYS", "MAX_STEPS", "MAX_CELLS", "COUNT_CEILING",
     "MAX_TRANSPORT_STEPS", "TIME", "TIME_SPAN", "TIME_STEP", "GRID", "BIRTHS", "OUTPUT_TIMES",
-    "FV_CELLS", "CFL", "SIZE_FROM_ZERO", "SIZE_FROM_ONE", "TIMES", "ColonyDensity", "NicheCourse", "gompertz_rate", "primary_size",
+    "FV_CELLS", "CFL", "SIZE_FROM_ZERO", "SIZE_FROM_ONE", "SIZE", "TIMES", "ColonyDensity",
+    "NicheCourse", "gompertz_rate", "primary_size",
     "time_to_size", "colonisation_rate", "primary_seeding_rate", "time_grid", "birth_rate",
     "metastases_larger_than", "total_tumour_burden", "malthusian_rate", "solve_transport",
     "uptake_shares", "receptivity", "niche_priming",
@@ -106,22 +109,57 @@ MAX_TRANSPORT_STEPS = 200_000
 
 #: A time since the first cancer cell (days).
 TIME = nonnegative(at_most=T_MAX_DAYS, why="a century, longer than any patient's history")
-#: A time horizon (days).
-TIME_SPAN = positive(at_most=T_MAX_DAYS, why="a century, longer than any patient's history")
+#: A time horizon (days): at least two of the shortest steps, so that a shorter horizon is
+#: refused as such (not as a step that does not divide it).
+TIME_SPAN = interval(2 * MIN_STEP_DAYS, T_MAX_DAYS, why="at least two of the shortest time "
+                     "steps; a century, longer than any patient's history")
 #: A time step (days).
 TIME_STEP = interval(MIN_STEP_DAYS, T_MAX_DAYS / 2,
                      why="a quarter of an hour resolves every rate of the model (all per day)")
+
+
+# Some inputs must also meet a condition between arguments (a Relation below: a uniform
+# grid, births on that grid, a size below the plateau, increasing times). A spec's own
+# example, a constant, meets none of them, so these specs give an example that does: the
+# contract test and tools/probe_inputs.py call each function with it while they vary
+# another argument, and a refusal must then name the argument they vary.
+
+
+@dataclass(frozen=True)
+class _ArrayWithExample(Array):
+    """An Array spec whose example is `make_example()`, a valid input of its functions."""
+
+    make_example: Callable[[], np.ndarray] | None = None
+
+    def example(self):
+        return self.make_example()
+
+
+@dataclass(frozen=True)
+class _DomainWithExample(Domain):
+    """A Domain whose example is `make_example()`, a valid input of its functions."""
+
+    make_example: Callable[[], float] | None = None
+
+    def example(self):
+        return self.make_example()
+
+
 #: A time grid as time_grid makes it (uniform, from 0: see _UNIFORM_GRID).
-GRID = Array(TIME, shape=(None,), at_most=MAX_STEPS + 1,
-             why="the renewal and burden sums cost the square of the grid's length")
+GRID = _ArrayWithExample(TIME, shape=(None,), at_most=MAX_STEPS + 1,
+                         why="the renewal and burden sums cost the square of the grid's length",
+                         make_example=lambda: time_grid())
 #: Birth rates of colonies on a time grid (colonies/day).
-BIRTHS = Array(nonnegative(at_most=COUNT_CEILING, why="far beyond any physical count; keeps "
-                           "every cumulative count and burden finite"),
-               shape=(None,), at_most=MAX_STEPS + 1,
-               why="the burden sum costs the square of the grid's length")
-#: Output times of solve_transport (days).
-OUTPUT_TIMES = Array(TIME, shape=(None,), at_most=1000,
-                     why="each output time stores a density of n_cells numbers")
+BIRTHS = _ArrayWithExample(
+    nonnegative(at_most=COUNT_CEILING, why="far beyond any physical count; keeps every "
+                "cumulative count and burden finite"),
+    shape=(None,), at_most=MAX_STEPS + 1,
+    why="the burden sum costs the square of the grid's length",
+    make_example=lambda: primary_seeding_rate(time_grid()))
+#: Output times of solve_transport (days): strictly increasing (see _INCREASING).
+OUTPUT_TIMES = _ArrayWithExample(TIME, shape=(None,), at_most=1000,
+                                 why="each output time stores a density of n_cells numbers",
+                                 make_example=lambda: np.array([500.0, 1000.0, 1500.0]))
 #: Finite-volume cells of solve_transport.
 FV_CELLS = count(4, at_most=2000, why="at least 4 cells to resolve a profile; the steps grow "
                  "with the cells, and a first-order scheme gains little from finer grids")
@@ -131,8 +169,12 @@ CFL = interval(0.01, 1.0, why="above 1 the upwind scheme is unstable; below 0.01
 #: Sizes in cells.
 SIZE_FROM_ZERO = Array(nonnegative(at_most=MAX_CELLS, why="about 10 kg of tumour"),
                        scalar_ok=True)
-SIZE_FROM_ONE = Array(interval(1.0, MAX_CELLS, why="grown from one cell; 1e13 cells is "
-                               "about 10 kg of tumour"), scalar_ok=True)
+SIZE_FROM_ONE = _ArrayWithExample(
+    interval(1.0, MAX_CELLS, why="grown from one cell; 1e13 cells is about 10 kg of tumour"),
+    scalar_ok=True, make_example=lambda: np.full(3, PARAMETERS.default("primary_detection_size")))
+#: A single size from zero, below the plateau where a function needs it (_BELOW_PLATEAU).
+SIZE = _DomainWithExample(0.0, MAX_CELLS, why="about 10 kg of tumour",
+                          make_example=lambda: PARAMETERS.default("metastasis_detection_size"))
 #: Times at which a closed form is evaluated: any time since the first cancer cell (a late
 #: time costs no more than an early one).
 TIMES = Array(nonnegative(), scalar_ok=True)
@@ -350,7 +392,7 @@ def birth_rate(t_end: float = T_END_DAYS, dt: float = DT_DAYS, second_generation
 
 
 @checked(PARAMETERS, _UNIFORM_GRID, _BIRTHS_ON_GRID, _BELOW_PLATEAU,
-         x=nonnegative(at_most=MAX_CELLS, why="about 10 kg of tumour"), t=GRID, births=BIRTHS)
+         x=SIZE, t=GRID, births=BIRTHS)
 def metastases_larger_than(x: float, t: np.ndarray, births: np.ndarray,
                            growth_rate: float | None = None,
                            carrying_capacity: float | None = None) -> np.ndarray:
