@@ -125,39 +125,19 @@ TIME_STEP = interval(MIN_STEP_DAYS, T_MAX_DAYS / 2,
 # another argument, and a refusal must then name the argument they vary.
 
 
-@dataclass(frozen=True)
-class _ArrayWithExample(Array):
-    """An Array spec whose example is `make_example()`, a valid input of its functions."""
-
-    make_example: Callable[[], np.ndarray] | None = None
-
-    def example(self):
-        return self.make_example()
-
-
-@dataclass(frozen=True)
-class _DomainWithExample(Domain):
-    """A Domain whose example is `make_example()`, a valid input of its functions."""
-
-    make_example: Callable[[], float] | None = None
-
-    def example(self):
-        return self.make_example()
-
-
 #: A time grid as time_grid makes it (uniform, from 0: see _UNIFORM_GRID).
-GRID = _ArrayWithExample(TIME, shape=(None,), at_most=MAX_STEPS + 1,
+GRID = Array(TIME, shape=(None,), at_most=MAX_STEPS + 1,
                          why="the renewal and burden sums cost the square of the grid's length",
                          make_example=lambda: time_grid())
 #: Birth rates of colonies on a time grid (colonies/day).
-BIRTHS = _ArrayWithExample(
+BIRTHS = Array(
     nonnegative(at_most=COUNT_CEILING, why="far beyond any physical count; keeps every "
                 "cumulative count and burden finite"),
     shape=(None,), at_most=MAX_STEPS + 1,
     why="the burden sum costs the square of the grid's length",
     make_example=lambda: primary_seeding_rate(time_grid()))
 #: Output times of solve_transport (days): strictly increasing (see _INCREASING).
-OUTPUT_TIMES = _ArrayWithExample(TIME, shape=(None,), at_most=1000,
+OUTPUT_TIMES = Array(TIME, shape=(None,), at_most=1000,
                                  why="each output time stores a density of n_cells numbers",
                                  make_example=lambda: np.array([500.0, 1000.0, 1500.0]))
 #: Finite-volume cells of solve_transport.
@@ -169,11 +149,11 @@ CFL = interval(0.01, 1.0, why="above 1 the upwind scheme is unstable; below 0.01
 #: Sizes in cells.
 SIZE_FROM_ZERO = Array(nonnegative(at_most=MAX_CELLS, why="about 10 kg of tumour"),
                        scalar_ok=True)
-SIZE_FROM_ONE = _ArrayWithExample(
+SIZE_FROM_ONE = Array(
     interval(1.0, MAX_CELLS, why="grown from one cell; 1e13 cells is about 10 kg of tumour"),
     scalar_ok=True, make_example=lambda: np.full(3, PARAMETERS.default("primary_detection_size")))
 #: A single size from zero, below the plateau where a function needs it (_BELOW_PLATEAU).
-SIZE = _DomainWithExample(0.0, MAX_CELLS, why="about 10 kg of tumour",
+SIZE = Domain(0.0, MAX_CELLS, why="about 10 kg of tumour",
                           make_example=lambda: PARAMETERS.default("metastasis_detection_size"))
 #: Times at which a closed form is evaluated: any time since the first cancer cell (a late
 #: time costs no more than an early one).

@@ -68,6 +68,8 @@ class Domain:
     choices: tuple | None = None
     subset: bool = False
     why: str = ""
+    #: A valid example where the midpoint would break a Relation with another argument.
+    make_example: Callable[[], Any] | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         if self.choices is not None:
@@ -127,7 +129,9 @@ class Domain:
         return True
 
     def example(self):
-        """A value inside the domain (for the contract test)."""
+        """A value inside the domain (for the contract test and the probe)."""
+        if self.make_example is not None:
+            return self.make_example()
         if self.choices is not None:
             return self.choices[:1] if self.subset else self.choices[0]
         finite_low, finite_high = self.low > -math.inf, self.high < math.inf
@@ -221,6 +225,10 @@ class Array:
     scalar_ok: bool = False
     at_most: int = 10_000_000
     why: str = ""
+    #: A valid example where a constant array would break a Relation (a uniform grid, times
+    #: that increase): the contract test and the probe call with it while varying another
+    #: argument, and the refusal must then name the argument they vary.
+    make_example: Callable[[], Any] | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         shape = "" if self.shape is None else " of shape (" + ", ".join(
@@ -257,11 +265,13 @@ class Array:
         return array.astype(np.intp) if element.integer else array
 
     def example(self):
+        if self.make_example is not None:
+            return self.make_example()
         shape = tuple(3 if s is None else s for s in (self.shape or (3,)))
         return np.full(shape, float(self.element.example()))
 
     def bad_values(self) -> list:
-        good = self.example()
+        good = np.asarray(self.example(), dtype=float)
         bad = [[], "abc", None, np.full(good.shape, np.nan), np.full(good.shape, np.inf)]
         if not self.scalar_ok:
             bad.append(float(good.flat[0]))
