@@ -73,7 +73,6 @@ from .parameters import (
     interval,
     nonnegative,
     one_of,
-    positive,
     read_only,
     Reproduction,
 )
@@ -157,20 +156,36 @@ OUTCOMES = {
 
 # --- specs of the other inputs, each bound with its reason ------------------------------------
 
+class _OnThePlane(Array):
+    """An `Array` of states (x_S, x_D, x_I) for a function that also requires (by a Relation)
+    that each state sum to 1: its example is the even mix (1/3, 1/3, 1/3) in every row, which
+    does, where the generic example (every element at the middle of its domain) does not."""
+
+    def example(self):
+        return np.full(super().example().shape, 1.0 / 3.0)
+
+
 #: A tissue composition (x_S, x_D, x_I).
 STATE = Array(FRACTION, shape=(3,))
 #: Starting compositions, one a row; all are integrated together in one solve.
-STATES = Array(FRACTION, shape=(None, 3), at_most=3 * 1000,
-               why="at most 1000 starting states: they are integrated as one system")
+STATES = _OnThePlane(FRACTION, shape=(None, 3), at_most=3 * 1000,
+                     why="at most 1000 starting states: they are integrated as one system")
 #: Points of the plane x_S + x_D + x_I = 1 where the vector field is evaluated: frequencies,
 #: with room for a finite-difference or root-finder step off the simplex (the field is a
 #: polynomial there).
 PLANE_POINT = interval(-1.0, 2.0, why="frequencies, with room for a finite-difference or "
                        "root-finder step off the simplex")
-#: Time spans in inverse payoff units: the slowest attractor of the chapter is reached within
-#: 3000, so 10^4 is ample; longer runs would only cost time.
-T_SPAN = positive(at_most=1e4, why="time in inverse payoff units: every attractor is reached "
-                  "well within it, and longer runs only cost time")
+#: Shortest and longest time spans, in inverse payoff units. With payoffs at most 10 no
+#: frequency changes at a rate above a few tens per unit, so in 10^-6 of a unit nothing moves
+#: visibly; and on spans near the underflow limit LSODA's step control never returns (a span
+#: of 1e-300 hangs). The slowest attractor of the chapter is reached within 3000, so 10^4 is
+#: ample; longer runs would only cost time.
+SHORTEST_SPAN = 1e-6
+LONGEST_SPAN = 1e4
+T_SPAN = interval(SHORTEST_SPAN, LONGEST_SPAN,
+                  why="time in inverse payoff units: in less than 1e-6 of a unit no frequency "
+                  "moves and the solver's step control can fail to return; every attractor is "
+                  "reached well within 1e4, and longer runs only cost time")
 #: Output points of a trajectory.
 OUTPUT_POINTS = count(2, 100_000, why="points stored per trajectory")
 #: Cost values on one axis of a simulated outcome map: the grid is integrated as one system.
@@ -246,7 +261,7 @@ class StromaGame(Values, parameters=PARAMETERS):
     # so many trajectories are integrated in one solve_ivp call.
     @checked(PARAMETERS, Relation("y", lambda y: _on_the_plane(y),
                                   "must hold states (x_S, x_D, x_I) with x_S + x_D + x_I = 1"),
-             t=REAL, y=Array(PLANE_POINT))
+             t=REAL, y=_OnThePlane(PLANE_POINT))
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         """d(x_S, x_D, x_I)/dt for each stacked state; t may be any real (the game is
         autonomous)."""
@@ -254,7 +269,7 @@ class StromaGame(Values, parameters=PARAMETERS):
 
     @checked(PARAMETERS, Relation("state", lambda state: _on_the_plane(state),
                                   "must lie on the plane x_S + x_D + x_I = 1"),
-             state=Array(PLANE_POINT, shape=(3,)))
+             state=_OnThePlane(PLANE_POINT, shape=(3,)))
     def jacobian(self, state: np.ndarray) -> np.ndarray:
         """The 2 x 2 Jacobian of (dx_S/dt, dx_D/dt) in the coordinates (x_S, x_D) of the
         simplex, x_I = 1 - x_S - x_D (analytic)."""
