@@ -51,6 +51,7 @@ Analytic results (derived here, checked numerically in the tests):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +82,7 @@ __all__ = [
     "PARAMETERS", "EGTPLOT_EXAMPLE", "EGTPLOT_PUBLISHED", "STRATEGIES", "STRATEGY_NAMES",
     "RTOL", "ATOL", "SEED", "HYPERBOLIC_TOLERANCE", "PRESENT", "OUTCOMES", "STABILITY_SIGNS",
     "EDGE_STARTS", "WIDGET_RTOL", "MAP_BETAS", "MAP_GAMMAS", "BORDER_BETAS", "BORDER_GAMMAS",
-    "RestPoint", "StromaGame", "GameRun", "outcome_of",
+    "RestPoint", "StromaGame", "GameRun", "BoundaryFields", "outcome_of",
     "rest_point_summary", "simulate", "outcome_map", "boundary_fields", "analytic_outcome_map",
     "simplex_grid", "game_run", "WIDGET_MODEL", "WIDGET_CONTROLS",
     "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
@@ -460,33 +461,74 @@ def outcome_map(beta_values: np.ndarray, gamma_values: np.ndarray,
     return names, final
 
 
+@dataclass(frozen=True, eq=False)
+class BoundaryFields(Mapping):
+    """The closed-form invasion rates of `boundary_fields`, each an array over the grid of the
+    two costs (rows: gamma, columns: beta): a read-only mapping from the rate's name ("D into
+    S", ..., "I into S+D", "S into D+I") to its array, with one field for each.
+
+    The rates of a third type against a mix, `i_into_sd` and `s_into_di`, are NaN where that
+    mix does not lie strictly inside its edge (NAN_MEANS); the other six are finite
+    everywhere."""
+
+    d_into_s: np.ndarray
+    i_into_s: np.ndarray
+    i_into_d: np.ndarray
+    d_into_i: np.ndarray
+    s_into_i: np.ndarray
+    s_into_d: np.ndarray
+    i_into_sd: np.ndarray
+    s_into_di: np.ndarray
+
+    NAN_MEANS = {
+        "i_into_sd": "at those costs the S-D edge has no mix strictly inside it, so there is "
+                     "no mix for I to invade",
+        "s_into_di": "at those costs the D-I edge has no mix strictly inside it, so there is "
+                     "no mix for S to invade",
+    }
+
+    #: The rate's name (the mapping's key) and its field.
+    FIELD_OF = {"D into S": "d_into_s", "I into S": "i_into_s", "I into D": "i_into_d",
+                "D into I": "d_into_i", "S into I": "s_into_i", "S into D": "s_into_d",
+                "I into S+D": "i_into_sd", "S into D+I": "s_into_di"}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return getattr(self, self.FIELD_OF[name])
+
+    def __iter__(self):
+        return iter(self.FIELD_OF)
+
+    def __len__(self) -> int:
+        return len(self.FIELD_OF)
+
+
 @checked(PARAMETERS, beta_values=FIELD_AXIS, gamma_values=FIELD_AXIS, game=Optional(GAME))
 def boundary_fields(beta_values: np.ndarray, gamma_values: np.ndarray,
-                    game: StromaGame | None = None) -> dict:
+                    game: StromaGame | None = None) -> BoundaryFields:
     """The analytic invasion rates whose zero lines bound the outcome regions, on a grid of
     the two costs (rows: gamma, columns: beta), in closed form (module docstring); `game`
-    (default: the recorded payoffs) gives alpha and rho. "I into S+D" and "S into D+I" are
-    NaN where that mix does not exist (it would lie outside its edge)."""
+    (default: the recorded payoffs) gives alpha and rho. A mapping from each rate's name
+    ("D into S", ...) to its array; "I into S+D" and "S into D+I" are NaN where that mix
+    does not exist (it would lie outside its edge), as `BoundaryFields.NAN_MEANS` declares."""
     game = StromaGame() if game is None else game
     b, g = np.meshgrid(beta_values, gamma_values)
     a, r = game.alpha, game.rho
     with np.errstate(divide="ignore", invalid="ignore"):
         stroma_in_mix = (a + 2 * b - 1) / (2 * a + b)          # x_S of the S-D mix
         dependent_in_mix = (g + r - b) / (b + r)                # x_D of the D-I mix
-        fields = {
-            "D into S": 1 + a - b + 0 * g,
-            "I into S": 1 - g + 0 * b,
-            "I into D": 2 * b - g,
-            "D into I": g + r - b,
-            "S into I": g - 1 + 0 * b,
-            "S into D": a + 2 * b - 1 + 0 * g,
+        return BoundaryFields(
+            d_into_s=1 + a - b + 0 * g,
+            i_into_s=1 - g + 0 * b,
+            i_into_d=2 * b - g,
+            d_into_i=g + r - b,
+            s_into_i=g - 1 + 0 * b,
+            s_into_d=a + 2 * b - 1 + 0 * g,
             # the third type against a mix, where the mix lies inside its edge
-            "I into S+D": np.where((stroma_in_mix > 0) & (stroma_in_mix < 1),
-                                   (1 - g) - a * (1 - stroma_in_mix), np.nan),
-            "S into D+I": np.where((dependent_in_mix > 0) & (dependent_in_mix < 1),
-                                   a * dependent_in_mix - (1 - g), np.nan),
-        }
-    return fields
+            i_into_sd=np.where((stroma_in_mix > 0) & (stroma_in_mix < 1),
+                               (1 - g) - a * (1 - stroma_in_mix), np.nan),
+            s_into_di=np.where((dependent_in_mix > 0) & (dependent_in_mix < 1),
+                               a * dependent_in_mix - (1 - g), np.nan),
+        )
 
 
 #: Each rest point on the boundary is stable when these invasion rates have these signs
@@ -554,10 +596,8 @@ class GameRun:
     outcome: str                  # reached from the seed
     field: tuple                  # (points (m, 3), velocities (m, 3)) for the simplex arrows
     stable_states: np.ndarray     # analytic_outcome_map over MAP_BETAS x MAP_GAMMAS
-    borders: dict                 # boundary_fields over BORDER_BETAS x BORDER_GAMMAS
-
-    NAN_MEANS = {"borders": "the mix whose invasion rate it is lies outside its edge at "
-                            "those costs"}
+    borders: BoundaryFields       # boundary_fields over BORDER_BETAS x BORDER_GAMMAS (the
+                                  # NaNs it holds on purpose are declared in its NAN_MEANS)
 
 
 #: Tolerance of the live panel's solves: curves good to well below a pixel.
