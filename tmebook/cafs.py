@@ -158,10 +158,17 @@ STATE = Array(FRACTION, shape=(2,))
 #: difference's step beyond [0, 1].
 STATE_OR_STEP = Array(interval(-1.0, 2.0, why="fractions, with room for a solver's or a "
                                "finite difference's step beyond [0, 1]"), shape=(2,))
-#: Time spans in days: 10^4 days (27 years) is longer than any tumour-stroma process the
+#: Shortest and longest time spans, in days. The fastest rate allowed is 10^3 per day
+#: (RATE), so in 10^-6 day (a tenth of a second) no variable moves by more than a
+#: thousandth; and on spans near the underflow limit LSODA's step control never returns (a
+#: span of 1e-300 hangs). 10^4 days (27 years) is longer than any tumour-stroma process the
 #: model describes, and bounds the run time.
-DAYS = positive(at_most=1e4, why="days: longer than any process the model describes, and "
-                "it bounds the run time")
+SHORTEST_SPAN = 1e-6
+LONGEST_SPAN = 1e4
+DAYS = interval(SHORTEST_SPAN, LONGEST_SPAN,
+                why="days: in less than 1e-6 day nothing moves and the solver's step control "
+                "can fail to return; 1e4 days is longer than any process the model describes, "
+                "and it bounds the run time")
 #: Output points of a run.
 OUTPUT_POINTS = count(2, 100_000, why="points stored per run")
 #: Grid points in c that bracket roots and folds: each costs one evaluation.
