@@ -55,7 +55,8 @@ __all__ = [
     "ADLER_MYOFIBROBLAST_PROLIFERATION", "ADLER_MYOFIBROBLAST_REMOVAL",
     "ADLER_PDGF_SECRETION_BY_MYOFIBROBLAST", "ADLER_PDGF_ENDOCYTOSIS_BY_MYOFIBROBLAST",
     "adler_autocrine_occupancy", "PARAMETERS", "rhs", "jacobian", "simulate",
-    "max_caf_fraction", "tumour_level", "activation_branch", "fold_points", "bistable_window",
+    "max_caf_fraction", "tumour_level", "ActivationBranch", "activation_branch", "fold_points",
+    "bistable_window",
     "critical_caf_secretions", "steady_states", "hysteresis_sweep", "CafResponse", "FEW_CAFS",
     "MANY_CAFS", "caf_response", "WIDGET_MODEL", "WIDGET_CONTROLS",
     "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
@@ -158,10 +159,17 @@ STATE = Array(FRACTION, shape=(2,))
 #: difference's step beyond [0, 1].
 STATE_OR_STEP = Array(interval(-1.0, 2.0, why="fractions, with room for a solver's or a "
                                "finite difference's step beyond [0, 1]"), shape=(2,))
-#: Time spans in days: 10^4 days (27 years) is longer than any tumour-stroma process the
+#: Shortest and longest time spans, in days. The fastest rate allowed is 10^3 per day
+#: (RATE), so in 10^-6 day (a tenth of a second) no variable moves by more than a
+#: thousandth; and on spans near the underflow limit LSODA's step control never returns (a
+#: span of 1e-300 hangs). 10^4 days (27 years) is longer than any tumour-stroma process the
 #: model describes, and bounds the run time.
-DAYS = positive(at_most=1e4, why="days: longer than any process the model describes, and "
-                "it bounds the run time")
+SHORTEST_SPAN = 1e-6
+LONGEST_SPAN = 1e4
+DAYS = interval(SHORTEST_SPAN, LONGEST_SPAN,
+                why="days: in less than 1e-6 day nothing moves and the solver's step control "
+                "can fail to return; 1e4 days is longer than any process the model describes, "
+                "and it bounds the run time")
 #: Output points of a run.
 OUTPUT_POINTS = count(2, 100_000, why="points stored per run")
 #: Grid points in c that bracket roots and folds: each costs one evaluation.
@@ -265,21 +273,49 @@ def _signal_needed(c, activation_rate, caf_loss, hill):
     s = u ** (1.0 / n)
     dh = rho / (k * (1.0 - c) ** 2)
     du = dh / (1.0 - h) ** 2
-    ds = np.where(u > 0, s / (n * np.where(u > 0, u, 1.0)) * du, np.inf)
+    # at c = 0 (u = 0), dS/dc = (1/n) u^(1/n - 1) du is infinite for n > 1 (S grows like
+    # c^(1/n)), du for n = 1 and 0 for n < 1
+    at_zero = np.inf if n > 1 else (du if n == 1 else 0.0)
+    ds = np.where(u > 0, s / (n * np.where(u > 0, u, 1.0)) * du, at_zero)
     return s, ds
+
+
+@dataclass(frozen=True)
+class ActivationBranch:
+    """The curve of steady states of `activation_branch`: at each CAF fraction c given, the
+    activation strength sigma_T that holds it (`sigma`) and d sigma_T / dc (`slope`, positive
+    on the stable parts). Unpacks as (sigma, slope).
+
+    Both are NaN where the tumour cannot persist (tau* = 0); `slope` is +inf at c = 0 when the
+    Hill coefficient n > 1 (NAN_MEANS)."""
+
+    sigma: np.ndarray
+    slope: np.ndarray
+
+    NAN_MEANS = {
+        "sigma": "NaN where the tumour cannot persist at that CAF fraction (tau* = 0), so no "
+                 "tumour signal holds it",
+        "slope": "NaN where the tumour cannot persist (tau* = 0); +inf at c = 0 when the Hill "
+                 "coefficient n > 1: the branch leaves the origin vertically, c growing like "
+                 "sigma_T^n",
+    }
+
+    def __iter__(self):
+        return iter((self.sigma, self.slope))
 
 
 @checked(PARAMETERS, Relation("c", lambda c, params: bool(np.all(
              c < max_caf_fraction(params["activation_rate"], params["caf_loss"]))),
              "must lie below the largest steady CAF fraction k_a / (k_a + rho)"),
          c=Array(FRACTION, scalar_ok=True), params=PARAMETERS)
-def activation_branch(c: np.ndarray, params: Values | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def activation_branch(c: np.ndarray, params: Values | None = None) -> ActivationBranch:
     """The activation strength sigma_T at which c is a steady CAF fraction (tumour present).
 
     Closed form: sigma_T(c) = (S(c) - sigma_C c) / tau*(c), with S(c) from `_signal_needed`
-    and tau*(c) the steady tumour burden. Also returns d sigma_T / dc. Both are NaN where
-    the tumour cannot persist (tau* = 0). c must lie in [0, k_a / (k_a + rho)).
+    and tau*(c) the steady tumour burden. Returns an `ActivationBranch` (sigma_T and
+    d sigma_T / dc; it unpacks as the pair). Both are NaN where the tumour cannot persist
+    (tau* = 0), and at c = 0 the slope is +inf when n > 1 (the curve is vertical there), as
+    `ActivationBranch.NAN_MEANS` declares. c must lie in [0, k_a / (k_a + rho)).
     """
     p = params
     s, ds = _signal_needed(c, p["activation_rate"], p["caf_loss"], p["hill"])
@@ -290,7 +326,7 @@ def activation_branch(c: np.ndarray, params: Values | None = None
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.where(tau > 0, net / tau, np.nan)
         dsigma = np.where(tau > 0, ((ds - p["caf_secretion"]) * tau - net * dtau) / tau**2, np.nan)
-    return sigma, dsigma
+    return ActivationBranch(sigma, dsigma)
 
 
 @checked(PARAMETERS, n_grid=GRID_POINTS, params=PARAMETERS)
@@ -307,13 +343,13 @@ def fold_points(n_grid: int = 4000, params: Values | None = None) -> list[tuple[
     branch = activation_branch.__wrapped__  # without input checks: brentq calls it often
 
     def derivative(x):
-        return float(branch(x, params)[1])
+        return float(branch(x, params).slope)
 
     folds = []
     valid = np.isfinite(slope)
     for i in np.where(valid[:-1] & valid[1:] & (np.sign(slope[:-1]) != np.sign(slope[1:])))[0]:
         c_fold = brentq(derivative, grid[i], grid[i + 1], xtol=1e-13, rtol=1e-12)
-        folds.append((c_fold, float(branch(c_fold, params)[0])))
+        folds.append((c_fold, float(branch(c_fold, params).sigma)))
     return folds
 
 

@@ -51,6 +51,7 @@ Analytic results (derived here, checked numerically in the tests):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,6 @@ from .parameters import (
     interval,
     nonnegative,
     one_of,
-    positive,
     read_only,
     Reproduction,
 )
@@ -82,7 +82,7 @@ __all__ = [
     "PARAMETERS", "EGTPLOT_EXAMPLE", "EGTPLOT_PUBLISHED", "STRATEGIES", "STRATEGY_NAMES",
     "RTOL", "ATOL", "SEED", "HYPERBOLIC_TOLERANCE", "PRESENT", "OUTCOMES", "STABILITY_SIGNS",
     "EDGE_STARTS", "WIDGET_RTOL", "MAP_BETAS", "MAP_GAMMAS", "BORDER_BETAS", "BORDER_GAMMAS",
-    "RestPoint", "StromaGame", "GameRun", "outcome_of",
+    "RestPoint", "StromaGame", "GameRun", "BoundaryFields", "outcome_of",
     "rest_point_summary", "simulate", "outcome_map", "boundary_fields", "analytic_outcome_map",
     "simplex_grid", "game_run", "WIDGET_MODEL", "WIDGET_CONTROLS",
     "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
@@ -157,20 +157,36 @@ OUTCOMES = {
 
 # --- specs of the other inputs, each bound with its reason ------------------------------------
 
+class _OnThePlane(Array):
+    """An `Array` of states (x_S, x_D, x_I) for a function that also requires (by a Relation)
+    that each state sum to 1: its example is the even mix (1/3, 1/3, 1/3) in every row, which
+    does, where the generic example (every element at the middle of its domain) does not."""
+
+    def example(self):
+        return np.full(super().example().shape, 1.0 / 3.0)
+
+
 #: A tissue composition (x_S, x_D, x_I).
 STATE = Array(FRACTION, shape=(3,))
 #: Starting compositions, one a row; all are integrated together in one solve.
-STATES = Array(FRACTION, shape=(None, 3), at_most=3 * 1000,
-               why="at most 1000 starting states: they are integrated as one system")
+STATES = _OnThePlane(FRACTION, shape=(None, 3), at_most=3 * 1000,
+                     why="at most 1000 starting states: they are integrated as one system")
 #: Points of the plane x_S + x_D + x_I = 1 where the vector field is evaluated: frequencies,
 #: with room for a finite-difference or root-finder step off the simplex (the field is a
 #: polynomial there).
 PLANE_POINT = interval(-1.0, 2.0, why="frequencies, with room for a finite-difference or "
                        "root-finder step off the simplex")
-#: Time spans in inverse payoff units: the slowest attractor of the chapter is reached within
-#: 3000, so 10^4 is ample; longer runs would only cost time.
-T_SPAN = positive(at_most=1e4, why="time in inverse payoff units: every attractor is reached "
-                  "well within it, and longer runs only cost time")
+#: Shortest and longest time spans, in inverse payoff units. With payoffs at most 10 no
+#: frequency changes at a rate above a few tens per unit, so in 10^-6 of a unit nothing moves
+#: visibly; and on spans near the underflow limit LSODA's step control never returns (a span
+#: of 1e-300 hangs). The slowest attractor of the chapter is reached within 3000, so 10^4 is
+#: ample; longer runs would only cost time.
+SHORTEST_SPAN = 1e-6
+LONGEST_SPAN = 1e4
+T_SPAN = interval(SHORTEST_SPAN, LONGEST_SPAN,
+                  why="time in inverse payoff units: in less than 1e-6 of a unit no frequency "
+                  "moves and the solver's step control can fail to return; every attractor is "
+                  "reached well within 1e4, and longer runs only cost time")
 #: Output points of a trajectory.
 OUTPUT_POINTS = count(2, 100_000, why="points stored per trajectory")
 #: Cost values on one axis of a simulated outcome map: the grid is integrated as one system.
@@ -246,7 +262,7 @@ class StromaGame(Values, parameters=PARAMETERS):
     # so many trajectories are integrated in one solve_ivp call.
     @checked(PARAMETERS, Relation("y", lambda y: _on_the_plane(y),
                                   "must hold states (x_S, x_D, x_I) with x_S + x_D + x_I = 1"),
-             t=REAL, y=Array(PLANE_POINT))
+             t=REAL, y=_OnThePlane(PLANE_POINT))
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         """d(x_S, x_D, x_I)/dt for each stacked state; t may be any real (the game is
         autonomous)."""
@@ -254,7 +270,7 @@ class StromaGame(Values, parameters=PARAMETERS):
 
     @checked(PARAMETERS, Relation("state", lambda state: _on_the_plane(state),
                                   "must lie on the plane x_S + x_D + x_I = 1"),
-             state=Array(PLANE_POINT, shape=(3,)))
+             state=_OnThePlane(PLANE_POINT, shape=(3,)))
     def jacobian(self, state: np.ndarray) -> np.ndarray:
         """The 2 x 2 Jacobian of (dx_S/dt, dx_D/dt) in the coordinates (x_S, x_D) of the
         simplex, x_I = 1 - x_S - x_D (analytic)."""
@@ -445,33 +461,74 @@ def outcome_map(beta_values: np.ndarray, gamma_values: np.ndarray,
     return names, final
 
 
+@dataclass(frozen=True, eq=False)
+class BoundaryFields(Mapping):
+    """The closed-form invasion rates of `boundary_fields`, each an array over the grid of the
+    two costs (rows: gamma, columns: beta): a read-only mapping from the rate's name ("D into
+    S", ..., "I into S+D", "S into D+I") to its array, with one field for each.
+
+    The rates of a third type against a mix, `i_into_sd` and `s_into_di`, are NaN where that
+    mix does not lie strictly inside its edge (NAN_MEANS); the other six are finite
+    everywhere."""
+
+    d_into_s: np.ndarray
+    i_into_s: np.ndarray
+    i_into_d: np.ndarray
+    d_into_i: np.ndarray
+    s_into_i: np.ndarray
+    s_into_d: np.ndarray
+    i_into_sd: np.ndarray
+    s_into_di: np.ndarray
+
+    NAN_MEANS = {
+        "i_into_sd": "at those costs the S-D edge has no mix strictly inside it, so there is "
+                     "no mix for I to invade",
+        "s_into_di": "at those costs the D-I edge has no mix strictly inside it, so there is "
+                     "no mix for S to invade",
+    }
+
+    #: The rate's name (the mapping's key) and its field.
+    FIELD_OF = {"D into S": "d_into_s", "I into S": "i_into_s", "I into D": "i_into_d",
+                "D into I": "d_into_i", "S into I": "s_into_i", "S into D": "s_into_d",
+                "I into S+D": "i_into_sd", "S into D+I": "s_into_di"}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return getattr(self, self.FIELD_OF[name])
+
+    def __iter__(self):
+        return iter(self.FIELD_OF)
+
+    def __len__(self) -> int:
+        return len(self.FIELD_OF)
+
+
 @checked(PARAMETERS, beta_values=FIELD_AXIS, gamma_values=FIELD_AXIS, game=Optional(GAME))
 def boundary_fields(beta_values: np.ndarray, gamma_values: np.ndarray,
-                    game: StromaGame | None = None) -> dict:
+                    game: StromaGame | None = None) -> BoundaryFields:
     """The analytic invasion rates whose zero lines bound the outcome regions, on a grid of
     the two costs (rows: gamma, columns: beta), in closed form (module docstring); `game`
-    (default: the recorded payoffs) gives alpha and rho. "I into S+D" and "S into D+I" are
-    NaN where that mix does not exist (it would lie outside its edge)."""
+    (default: the recorded payoffs) gives alpha and rho. A mapping from each rate's name
+    ("D into S", ...) to its array; "I into S+D" and "S into D+I" are NaN where that mix
+    does not exist (it would lie outside its edge), as `BoundaryFields.NAN_MEANS` declares."""
     game = StromaGame() if game is None else game
     b, g = np.meshgrid(beta_values, gamma_values)
     a, r = game.alpha, game.rho
     with np.errstate(divide="ignore", invalid="ignore"):
         stroma_in_mix = (a + 2 * b - 1) / (2 * a + b)          # x_S of the S-D mix
         dependent_in_mix = (g + r - b) / (b + r)                # x_D of the D-I mix
-        fields = {
-            "D into S": 1 + a - b + 0 * g,
-            "I into S": 1 - g + 0 * b,
-            "I into D": 2 * b - g,
-            "D into I": g + r - b,
-            "S into I": g - 1 + 0 * b,
-            "S into D": a + 2 * b - 1 + 0 * g,
+        return BoundaryFields(
+            d_into_s=1 + a - b + 0 * g,
+            i_into_s=1 - g + 0 * b,
+            i_into_d=2 * b - g,
+            d_into_i=g + r - b,
+            s_into_i=g - 1 + 0 * b,
+            s_into_d=a + 2 * b - 1 + 0 * g,
             # the third type against a mix, where the mix lies inside its edge
-            "I into S+D": np.where((stroma_in_mix > 0) & (stroma_in_mix < 1),
-                                   (1 - g) - a * (1 - stroma_in_mix), np.nan),
-            "S into D+I": np.where((dependent_in_mix > 0) & (dependent_in_mix < 1),
-                                   a * dependent_in_mix - (1 - g), np.nan),
-        }
-    return fields
+            i_into_sd=np.where((stroma_in_mix > 0) & (stroma_in_mix < 1),
+                               (1 - g) - a * (1 - stroma_in_mix), np.nan),
+            s_into_di=np.where((dependent_in_mix > 0) & (dependent_in_mix < 1),
+                               a * dependent_in_mix - (1 - g), np.nan),
+        )
 
 
 #: Each rest point on the boundary is stable when these invasion rates have these signs
@@ -539,10 +596,8 @@ class GameRun:
     outcome: str                  # reached from the seed
     field: tuple                  # (points (m, 3), velocities (m, 3)) for the simplex arrows
     stable_states: np.ndarray     # analytic_outcome_map over MAP_BETAS x MAP_GAMMAS
-    borders: dict                 # boundary_fields over BORDER_BETAS x BORDER_GAMMAS
-
-    NAN_MEANS = {"borders": "the mix whose invasion rate it is lies outside its edge at "
-                            "those costs"}
+    borders: BoundaryFields       # boundary_fields over BORDER_BETAS x BORDER_GAMMAS (the
+                                  # NaNs it holds on purpose are declared in its NAN_MEANS)
 
 
 #: Tolerance of the live panel's solves: curves good to well below a pixel.
