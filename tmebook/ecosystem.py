@@ -157,20 +157,18 @@ OUTCOMES = {
 
 # --- specs of the other inputs, each bound with its reason ------------------------------------
 
-class _OnThePlane(Array):
-    """An `Array` of states (x_S, x_D, x_I) for a function that also requires (by a Relation)
-    that each state sum to 1: its example is the even mix (1/3, 1/3, 1/3) in every row, which
-    does, where the generic example (every element at the middle of its domain) does not."""
-
-    def example(self):
-        return np.full(super().example().shape, 1.0 / 3.0)
+def _even_mix(rows: int | None = None) -> np.ndarray:
+    """The even mix (1/3, 1/3, 1/3), a valid example for specs whose functions also require
+    (by a Relation) that a state sum to 1; the generic example (mid-domain) does not."""
+    return np.full((3,) if rows is None else (rows, 3), 1.0 / 3.0)
 
 
 #: A tissue composition (x_S, x_D, x_I).
 STATE = Array(FRACTION, shape=(3,))
 #: Starting compositions, one a row; all are integrated together in one solve.
-STATES = _OnThePlane(FRACTION, shape=(None, 3), at_most=3 * 1000,
-                     why="at most 1000 starting states: they are integrated as one system")
+STATES = Array(FRACTION, shape=(None, 3), at_most=3 * 1000,
+               why="at most 1000 starting states: they are integrated as one system",
+               make_example=lambda: _even_mix(3))
 #: Points of the plane x_S + x_D + x_I = 1 where the vector field is evaluated: frequencies,
 #: with room for a finite-difference or root-finder step off the simplex (the field is a
 #: polynomial there).
@@ -262,7 +260,7 @@ class StromaGame(Values, parameters=PARAMETERS):
     # so many trajectories are integrated in one solve_ivp call.
     @checked(PARAMETERS, Relation("y", lambda y: _on_the_plane(y),
                                   "must hold states (x_S, x_D, x_I) with x_S + x_D + x_I = 1"),
-             t=REAL, y=_OnThePlane(PLANE_POINT))
+             t=REAL, y=Array(PLANE_POINT, make_example=_even_mix))
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         """d(x_S, x_D, x_I)/dt for each stacked state; t may be any real (the game is
         autonomous)."""
@@ -270,7 +268,7 @@ class StromaGame(Values, parameters=PARAMETERS):
 
     @checked(PARAMETERS, Relation("state", lambda state: _on_the_plane(state),
                                   "must lie on the plane x_S + x_D + x_I = 1"),
-             state=_OnThePlane(PLANE_POINT, shape=(3,)))
+             state=Array(PLANE_POINT, shape=(3,), make_example=_even_mix))
     def jacobian(self, state: np.ndarray) -> np.ndarray:
         """The 2 x 2 Jacobian of (dx_S/dt, dx_D/dt) in the coordinates (x_S, x_D) of the
         simplex, x_I = 1 - x_S - x_D (analytic)."""
