@@ -150,7 +150,23 @@ RATES = ("cell_diffusion", "haptotaxis", "degradation", "enzyme_diffusion", "enz
 
 #: Output times: non-negative, at most 1000 times the published experiment (run time).
 TIME = interval(0.0, 1e4, why="1000 times the published experiment; bounds the run time")
-TIMES = Array(TIME, shape=(None,), at_most=10_000, why="output times of one run")
+
+
+@dataclass(frozen=True)
+class _Times(Array):
+    """Output times, whose example is a short run, (0, 0.5, 1): calls made of examples (the
+    contract test, tools/probe_inputs.py) then meet TIMES_RELATION (Array.example() repeats
+    one time) and integrate briefly."""
+
+    def example(self):
+        return np.array([0.0, 0.5, 1.0])
+
+
+TIMES = _Times(TIME, shape=(None,), at_most=10_000, why="output times of one run")
+#: The shortest span of output times a run integrates: a millionth of the time unit L^2/D
+#: (the published run lasts 10). Spans of a few subnormal numbers break the integrators
+#: (Radau's Newton matrix is exactly singular at a span of 5e-324).
+SHORTEST_SPAN = 1e-6
 #: Densities are scaled by reference values (order 1): 10^6 keeps drift and reaction rates,
 #: and so the run time, bounded.
 DENSITY = nonnegative(at_most=1e6, why="densities are scaled to order 1; bounds the drift "
@@ -209,7 +225,8 @@ def _one_grid(initial) -> bool:
 
 
 def _increasing(times) -> bool:
-    return times.size >= 2 and bool(np.all(np.diff(times) > 0))
+    return (times.size >= 2 and bool(np.all(np.diff(times) > 0))
+            and times[-1] - times[0] >= SHORTEST_SPAN)
 
 
 def _explicit_steps(initial, times, cell_diffusion, haptotaxis, degradation, enzyme_diffusion,
@@ -231,7 +248,9 @@ def _explicit_steps(initial, times, cell_diffusion, haptotaxis, degradation, enz
 GRID_RELATION = Relation("initial", _one_grid,
                          "must be (n0, f0, m0) of one shape: 1-D, or square 2-D, with at least 4 "
                          "cells along each axis")
-TIMES_RELATION = Relation("times", _increasing, "must hold at least two increasing values")
+TIMES_RELATION = Relation("times", _increasing,
+                          f"must hold at least two increasing values, {SHORTEST_SPAN:g} or more "
+                          "apart from first to last (a millionth of the time unit L²/D)")
 EXPLICIT_RELATION = Relation(
     "method", lambda method, initial, times, cell_diffusion, haptotaxis, degradation,
     enzyme_diffusion, enzyme_production, enzyme_decay, mmp_inhibition:

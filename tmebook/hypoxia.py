@@ -28,7 +28,7 @@ each other argument has a spec below with the reason for its bounds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
@@ -39,6 +39,7 @@ from scipy.optimize import brentq
 
 from .parameters import (
     Array,
+    Domain,
     Optional,
     Parameter,
     ParameterSet,
@@ -68,20 +69,56 @@ __all__ = [
 
 # --- specs of the arguments that are not model parameters ----------------------------------
 
+
+@dataclass(frozen=True)
+class _Typical(Domain):
+    """A Domain whose example is a typical value of the argument, not the middle of the
+    domain: calls made of examples (the contract test, tools/probe_inputs.py) then meet the
+    relations between arguments (the middle of LENGTH would make r_tissue = r_vessel)."""
+
+    typical: float = 0.0
+
+    def __post_init__(self):
+        if not Domain.contains(self, self.typical):
+            raise ValueError(f"typical value {self.typical} outside {self.describe()}")
+
+    def example(self):
+        return self.typical
+
+
+def _typical(domain: Domain, value: float) -> _Typical:
+    """`domain`, with `value` as its example."""
+    return _Typical(**{f.name: getattr(domain, f.name) for f in fields(domain)}, typical=value)
+
+
 #: Lengths (um): radii, depths, thicknesses. 10 m is beyond any tissue and keeps squares
-#: and cubes of lengths (areas, volumes of the radial solver) far from overflow.
+#: and cubes of lengths (areas, volumes of the radial solver) far from overflow. A radius
+#: or thickness (not a depth, which may be 0) is at least 1 nm, the size of a molecule:
+#: oxygen diffusing as a continuum means nothing below it.
 _TEN_METRES = "10 m, beyond any tissue; keeps squared and cubed lengths finite"
-LENGTH = positive(at_most=1e7, why=_TEN_METRES)
+SHORTEST_LENGTH_UM = 1e-3
+LENGTH = interval(SHORTEST_LENGTH_UM, 1e7, why="from 1 nm, a molecule (no continuum of "
+                  "diffusing O₂ below it), to " + _TEN_METRES)
 DEPTH = nonnegative(at_most=1e7, why=_TEN_METRES)
+#: The least pO2 (mmHg) the model is given as a supply or a HIF-1 calibration point: a
+#: thousandth of a mmHg, a hundred times below what O2 electrodes resolve (~0.1 mmHg).
+#: Below it the Newton solver's tolerances (relative to the supply) reach the subnormal
+#: range, where it stalls (1e-200 mmHg does not converge).
+LOWEST_PO2_MMHG = 1e-3
+_LOWEST_PO2 = "a thousandth of a mmHg, below what any O₂ sensor resolves"
 #: A surface or supply pO2 (mmHg). 3 atm of pure O2 is the most hyperbaric oxygen gives;
 #: the Newton solver's continuation takes one level per decade of pO2 / K_m.
-PO2_SUPPLY = positive(at_most=2280.0, why="3 atm of pure O₂, the most hyperbaric oxygen gives")
+PO2_SUPPLY = interval(LOWEST_PO2_MMHG, 2280.0, why="from " + _LOWEST_PO2 + ", to 3 atm of "
+                      "pure O₂, the most hyperbaric oxygen gives")
 #: Oxygen in a gas, % of the dry gas.
 PERCENT = interval(0.0, 100.0)
-#: Consumption where a formula divides by it (diffusion distances, spheroid limit).
-CONSUMPTION_POSITIVE = positive(
-    at_most=1e3, why="80 times tumour tissue's 12 mmHg/s, above any tissue; the diffusion "
-    "distances divide by it")
+#: Consumption where a formula divides by it (diffusion distances, spheroid limit): at
+#: least 1e-3 mmHg/s, 10^4 times below tumour tissue, which keeps the longest diffusion
+#: distance, sqrt(6 D p / a) at the largest D and p, near 1 m (within LENGTH; at 1e-300
+#: it overflows to inf).
+CONSUMPTION_POSITIVE = interval(
+    1e-3, 1e3, why="from 10⁻⁴ of tumour tissue's 12 mmHg/s (the diffusion distances divide "
+    "by it: this keeps them below 10 m) to 80 times it, above any tissue")
 #: O2 consumption rates in the published units. 1e-4 m^3 kg^-1 s^-1 is
 #: 600 mL (100 g)^-1 min^-1, 250 times Secomb's tumour tissue.
 OCR_SI = nonnegative(at_most=1e-4, why="600 mL O₂ (100 g)⁻¹ min⁻¹, 250 times tumour tissue")
@@ -103,6 +140,21 @@ VESSELS = Array(nonnegative(), shape=(None, 2), at_most=20_000,
 #: K_m between 0 (zero order) and this is refused: consumption would switch off as a
 #: step at pO2 = 0 to within rounding, and at subnormal K_m the Jacobian overflows.
 KM_SMALLEST = 1e-12
+
+#: Arguments with a typical value as their example (`_Typical`): a capillary of radius 5 µm
+#: feeding a Krogh cylinder of radius 50 µm, read at 20 µm; a 300 µm tumour cord; a
+#: 400 µm spheroid (the DLD1 limit is 232 µm) read at 200 µm; the radial solver on
+#: [5, 100] µm; tissue read 50 µm from a plane.
+R_VESSEL = _typical(LENGTH, 5.0)
+R_TISSUE = _typical(LENGTH, 50.0)
+KROGH_RADII = Array(_typical(LENGTH, 20.0), scalar_ok=True)
+CORD_RADIUS = _typical(LENGTH, 300.0)
+SPHEROID_RADIUS = _typical(LENGTH, 400.0)
+SPHEROID_RADII = Array(SPHEROID_RADIUS, scalar_ok=True)
+SPHEROID_DEPTHS = Array(_typical(DEPTH, 200.0), scalar_ok=True)
+RADIAL_INNER = _typical(DEPTH, 5.0)
+RADIAL_OUTER = _typical(LENGTH, 100.0)
+PLANAR_DEPTHS = Array(_typical(DEPTH, 50.0), scalar_ok=True)
 
 KM_ZERO_OR_RESOLVED = Relation(
     "km", lambda km: km == 0.0 or km >= KM_SMALLEST,
@@ -155,8 +207,9 @@ PARAMETERS = ParameterSet([
     Parameter(
         "diffusivity", r"D", 2000.0, "µm²/s", "O₂ diffusion coefficient in tissue",
         "grimes2014", "value of D used throughout (2 × 10⁻⁹ m²/s)",
-        domain=positive(at_most=1e5, why="50 times O₂ in tissue; bounds how far the "
-                        "diffusion-distance root finder searches"),
+        domain=interval(1.0, 1e5, why="from 1 µm²/s, 2000 times below O₂ in tissue (as slow "
+                        "as a large protein in cytoplasm), to 50 times O₂ in tissue (bounds how "
+                        "far the diffusion-distance root finder searches)"),
     ),
     Parameter(
         "consumption", r"a", round(float(ocr_to_pressure_rate(
@@ -177,7 +230,9 @@ PARAMETERS = ParameterSet([
         "km", r"K_m", 1.0, "mmHg", "pO₂ at which consumption is half-maximal", None,
         "the ~1 mmHg Michaelis constant of tumour O₂-transport models such as "
         "{cite:t}`secomb1993`; results barely depend on it",
-        domain=nonnegative(),
+        domain=nonnegative(at_most=1e4, why="10⁴ mmHg, over 4 times the highest supply pO₂: "
+                           "consumption is first order (a p / K_m) at every pO₂ already; keeps "
+                           "(p + K_m)² of the Newton Jacobian finite"),
     ),
     Parameter(
         "vessel_spacing", r"d", 100.0, "µm",
@@ -190,7 +245,8 @@ PARAMETERS = ParameterSet([
     Parameter(
         "vessel_radius", r"r_v", 5.0, "µm", "capillary radius", None,
         "a 10 µm capillary; a vessel narrower than a grid cell occupies one cell",
-        domain=nonnegative(),
+        domain=nonnegative(at_most=1e4, why="1 cm, the side of the largest section: a wider "
+                           "vessel covers any section (and its square stays finite)"),
     ),
     Parameter(
         "hypoxic_threshold", r"p_\mathrm{hyp}", 10.0, "mmHg",
@@ -202,19 +258,20 @@ PARAMETERS = ParameterSet([
         "hif_half_max", r"p_{50}", round(float(percent_o2_to_mmhg(1.75)), 3), "mmHg",
         "pO₂ of half-maximal HIF-1 activity (1.75 % O₂)", "jiang1996",
         "abstract: half-maximal between 1.5 and 2 % O₂",
-        domain=positive(),
+        domain=interval(LOWEST_PO2_MMHG, why=_LOWEST_PO2),
     ),
     Parameter(
         "hif_max", r"p_\mathrm{max}", round(float(percent_o2_to_mmhg(0.5)), 3), "mmHg",
         "pO₂ at which HIF-1 activity is maximal (read as 95 %) (0.5 % O₂)", "jiang1996",
         "abstract: maximal at 0.5 % O₂; '95 %' is our reading",
-        domain=positive(),
+        domain=interval(LOWEST_PO2_MMHG, why=_LOWEST_PO2),
     ),
     Parameter(
         "section_side", r"L", 1000.0, "µm", "side of the square tissue section", None,
         "1 mm² holds enough vessels for a stable hypoxic fraction",
-        domain=positive(at_most=1e4, why="1 cm: with vessels at least 10 µm apart, at most "
-                        "10⁶ vessels"),
+        domain=interval(10.0, 1e4, why="from 10 µm, a capillary's width (a smaller section "
+                        "holds no tissue beside a vessel), to 1 cm (with vessels at least 10 µm "
+                        "apart, at most 10⁶ vessels)"),
     ),
 ])
 
@@ -247,7 +304,7 @@ def planar_diffusion_distance(p_vessel: float, diffusivity: float, consumption: 
              "would drive pO₂ below zero); leave it out for deep tissue"),
     Relation("x", lambda x, thickness: thickness is None or bool(np.all(x <= thickness)),
              "must not exceed thickness"),
-    x=Array(DEPTH, scalar_ok=True), consumption=CONSUMPTION_POSITIVE, thickness=Optional(LENGTH),
+    x=PLANAR_DEPTHS, consumption=CONSUMPTION_POSITIVE, thickness=Optional(LENGTH),
 )
 def planar_profile(x: ArrayLike, p_vessel: float, diffusivity: float, consumption: float,
                    thickness: float | None = None) -> np.ndarray:
@@ -275,7 +332,7 @@ def planar_profile(x: ArrayLike, p_vessel: float, diffusivity: float, consumptio
              "beyond it zero-order consumption would drive pO₂ below zero"),
     Relation("r", lambda r, r_vessel, r_tissue: bool(np.all((r >= r_vessel) & (r <= r_tissue))),
              "must lie between r_vessel and r_tissue"),
-    r=Array(LENGTH, scalar_ok=True), r_vessel=LENGTH, r_tissue=LENGTH,
+    r=KROGH_RADII, r_vessel=R_VESSEL, r_tissue=R_TISSUE,
 )
 def krogh_profile(r: ArrayLike, p_vessel: float, diffusivity: float, consumption: float,
                   r_vessel: float, r_tissue: float) -> np.ndarray:
@@ -292,7 +349,7 @@ def krogh_profile(r: ArrayLike, p_vessel: float, diffusivity: float, consumption
     return p_vessel + k / 4 * (r**2 - r_vessel**2) - k * r_tissue**2 / 2 * np.log(r / r_vessel)
 
 
-@checked(PARAMETERS, consumption=CONSUMPTION_POSITIVE, r_vessel=LENGTH)
+@checked(PARAMETERS, consumption=CONSUMPTION_POSITIVE, r_vessel=R_VESSEL)
 def krogh_diffusion_distance(p_vessel: float, diffusivity: float, consumption: float,
                              r_vessel: float) -> float:
     """Largest tissue radius R - r_v a vessel can keep oxygenated (pO2(R) = 0), in um.
@@ -309,11 +366,13 @@ def krogh_diffusion_distance(p_vessel: float, diffusivity: float, consumption: f
     upper = r_vessel + 2.0 * planar_diffusion_distance(p_vessel, diffusivity, consumption)
     while edge_po2(upper) > 0:  # the cylinder reaches further than the plane for thin vessels
         upper *= 2.0
-    radius = brentq(edge_po2, r_vessel * (1 + 1e-9), upper, xtol=1e-10, rtol=1e-12)
+    # pO2 at the edge of a cylinder of radius r_vessel is p_vessel > 0 exactly (the bracket
+    # must not start above r_vessel: the distance can be shorter than any fraction of it)
+    radius = brentq(edge_po2, r_vessel, upper, xtol=1e-10, rtol=1e-12)
     return radius - r_vessel
 
 
-@checked(PARAMETERS, r_cord=LENGTH, p_surface=PO2_SUPPLY)
+@checked(PARAMETERS, r_cord=CORD_RADIUS, p_surface=PO2_SUPPLY)
 def cord_anoxic_radius(r_cord: float, p_surface: float, diffusivity: float,
                        consumption: float) -> float:
     """Radius of the anoxic core of a tumour cord (cylinder fed from its surface), in um.
@@ -344,7 +403,7 @@ def spheroid_diffusion_limit(p_boundary: float, diffusivity: float, consumption:
     return np.sqrt(6.0 * diffusivity * p_boundary / consumption)
 
 
-@checked(PARAMETERS, r_outer=Array(LENGTH, scalar_ok=True), p_boundary=PO2_SUPPLY,
+@checked(PARAMETERS, r_outer=SPHEROID_RADII, p_boundary=PO2_SUPPLY,
          consumption=CONSUMPTION_POSITIVE)
 def anoxic_radius(r_outer: ArrayLike, p_boundary: float, diffusivity: float,
                   consumption: float) -> float | np.ndarray:
@@ -357,7 +416,7 @@ def anoxic_radius(r_outer: ArrayLike, p_boundary: float, diffusivity: float,
         r_n = r_o [1/2 + cos( arccos(2 r_l^2/r_o^2 - 1)/3 - 2 pi/3 )].
     """
     limit = spheroid_diffusion_limit(p_boundary, diffusivity, consumption)
-    rho = np.minimum((limit / r_outer) ** 2, 1.0)
+    rho = np.minimum(limit / r_outer, 1.0) ** 2  # clipped before squaring: no overflow
     x = 0.5 + np.cos(np.arccos(2.0 * rho - 1.0) / 3.0 - 2.0 * np.pi / 3.0)
     result = np.where(r_outer > limit, r_outer * np.clip(x, 0.0, 1.0), 0.0)
     return result if result.ndim else float(result)
@@ -365,7 +424,7 @@ def anoxic_radius(r_outer: ArrayLike, p_boundary: float, diffusivity: float,
 
 @checked(PARAMETERS,
          Relation("r", lambda r, r_outer: bool(np.all(r <= r_outer)), "must lie in [0, r_outer]"),
-         r=Array(DEPTH, scalar_ok=True), r_outer=LENGTH, p_boundary=PO2_SUPPLY,
+         r=SPHEROID_DEPTHS, r_outer=SPHEROID_RADIUS, p_boundary=PO2_SUPPLY,
          consumption=CONSUMPTION_POSITIVE)
 def spheroid_profile(r: ArrayLike, r_outer: float, p_boundary: float, diffusivity: float,
                      consumption: float) -> np.ndarray:
@@ -397,7 +456,8 @@ def hif_activity(po2_mmhg: ArrayLike, hif_half_max: float | None = None,
                  hif_max: float | None = None) -> float | np.ndarray:
     """Relative HIF-1 activity (0-1) at a pO2: 1 / (1 + (p / p50)^n), calibrated to Jiang 1996."""
     n = hif_hill_coefficient(hif_half_max, hif_max)
-    activity = 1.0 / (1.0 + (po2_mmhg / hif_half_max) ** n)
+    with np.errstate(over="ignore"):  # (p / p50)^n beyond the floats: activity 0, its limit
+        activity = 1.0 / (1.0 + (po2_mmhg / hif_half_max) ** n)
     return activity if activity.ndim else float(activity)
 
 
@@ -531,7 +591,8 @@ _GEOMETRY_POWER = {"planar": 0, "cylinder": 1, "sphere": 2}
 @checked(PARAMETERS,
          Relation("outer", lambda inner, outer: outer > inner, "must be larger than inner"),
          KM_ZERO_OR_RESOLVED,
-         geometry=GEOMETRY, inner=DEPTH, outer=LENGTH, p_fixed=PO2_SUPPLY, fixed_at=FIXED_AT,
+         geometry=GEOMETRY, inner=RADIAL_INNER, outer=RADIAL_OUTER, p_fixed=PO2_SUPPLY,
+         fixed_at=FIXED_AT,
          n_cells=RADIAL_CELLS)
 def solve_radial(geometry: str, inner: float, outer: float, p_fixed: float, diffusivity: float,
                  consumption: float, km: float | None = None, fixed_at: str = "inner",
@@ -568,8 +629,8 @@ def solve_radial(geometry: str, inner: float, outer: float, p_fixed: float, diff
     p[free] = p_free
     if km == 0.0 and p.min() < -1e-9 * p_fixed:
         raise ValueError(
-            "zero-order consumption drives pO2 below zero inside this domain (it is larger "
-            "than the diffusion limit); use km > 0 for Michaelis-Menten consumption"
+            "km = 0 (zero-order consumption) drives pO2 below zero inside this domain (it is "
+            "larger than the diffusion limit); use km > 0 for Michaelis-Menten consumption"
         )
     return r, p
 
@@ -672,7 +733,7 @@ def _section(vessels, side, n_grid, p_vessel, diffusivity, consumption, km, vess
     po2[free] = p_free
     if km == 0.0 and p_free.min() < -1e-9 * p_vessel:
         raise ValueError(
-            "zero-order consumption drives pO2 below zero in this section; use km > 0"
+            "km = 0 (zero-order consumption) drives pO2 below zero in this section; use km > 0"
         )
     return TissueSection(coords, coords.copy(), po2.reshape(n_grid, n_grid), mask, vessels,
                          consumption, km)
