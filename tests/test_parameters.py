@@ -188,3 +188,12 @@ def test_read_only_results_cannot_be_changed():
     array = read_only(np.arange(3.0))
     with pytest.raises(ValueError):
         array[0] = 1.0
+
+
+def test_an_example_can_be_given_where_the_middle_would_break_a_relation():
+    radius = positive(at_most=1e7).with_example(5.0)
+    assert radius.example() == 5.0 and radius == positive(at_most=1e7)
+    with pytest.raises(ValueError, match="outside"):
+        positive().with_example(-1.0)
+    times = Array(nonnegative(), shape=(None,), make_example=lambda: np.array([0.0, 0.5, 1.0]))
+    assert np.all(np.diff(times.example()) > 0)

@@ -152,17 +152,10 @@ RATES = ("cell_diffusion", "haptotaxis", "degradation", "enzyme_diffusion", "enz
 TIME = interval(0.0, 1e4, why="1000 times the published experiment; bounds the run time")
 
 
-@dataclass(frozen=True)
-class _Times(Array):
-    """Output times, whose example is a short run, (0, 0.5, 1): calls made of examples (the
-    contract test, tools/probe_inputs.py) then meet TIMES_RELATION (Array.example() repeats
-    one time) and integrate briefly."""
-
-    def example(self):
-        return np.array([0.0, 0.5, 1.0])
-
-
-TIMES = _Times(TIME, shape=(None,), at_most=10_000, why="output times of one run")
+#: Output times; the example is a short run (0, 0.5, 1), which meets TIMES_RELATION and
+#: integrates briefly (a constant array, the generic example, repeats one time).
+TIMES = Array(TIME, shape=(None,), at_most=10_000, why="output times of one run",
+              make_example=lambda: np.array([0.0, 0.5, 1.0]))
 #: The shortest span of output times a run integrates: a millionth of the time unit L^2/D
 #: (the published run lasts 10). Spans of a few subnormal numbers break the integrators
 #: (Radau's Newton matrix is exactly singular at a span of 5e-324).

@@ -28,7 +28,7 @@ each other argument has a spec below with the reason for its bounds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -68,27 +68,6 @@ __all__ = [
 ]
 
 # --- specs of the arguments that are not model parameters ----------------------------------
-
-
-@dataclass(frozen=True)
-class _Typical(Domain):
-    """A Domain whose example is a typical value of the argument, not the middle of the
-    domain: calls made of examples (the contract test, tools/probe_inputs.py) then meet the
-    relations between arguments (the middle of LENGTH would make r_tissue = r_vessel)."""
-
-    typical: float = 0.0
-
-    def __post_init__(self):
-        if not Domain.contains(self, self.typical):
-            raise ValueError(f"typical value {self.typical} outside {self.describe()}")
-
-    def example(self):
-        return self.typical
-
-
-def _typical(domain: Domain, value: float) -> _Typical:
-    """`domain`, with `value` as its example."""
-    return _Typical(**{f.name: getattr(domain, f.name) for f in fields(domain)}, typical=value)
 
 
 #: Lengths (um): radii, depths, thicknesses. 10 m is beyond any tissue and keeps squares
@@ -145,16 +124,16 @@ KM_SMALLEST = 1e-12
 #: feeding a Krogh cylinder of radius 50 µm, read at 20 µm; a 300 µm tumour cord; a
 #: 400 µm spheroid (the DLD1 limit is 232 µm) read at 200 µm; the radial solver on
 #: [5, 100] µm; tissue read 50 µm from a plane.
-R_VESSEL = _typical(LENGTH, 5.0)
-R_TISSUE = _typical(LENGTH, 50.0)
-KROGH_RADII = Array(_typical(LENGTH, 20.0), scalar_ok=True)
-CORD_RADIUS = _typical(LENGTH, 300.0)
-SPHEROID_RADIUS = _typical(LENGTH, 400.0)
+R_VESSEL = LENGTH.with_example(5.0)
+R_TISSUE = LENGTH.with_example(50.0)
+KROGH_RADII = Array(LENGTH.with_example(20.0), scalar_ok=True)
+CORD_RADIUS = LENGTH.with_example(300.0)
+SPHEROID_RADIUS = LENGTH.with_example(400.0)
 SPHEROID_RADII = Array(SPHEROID_RADIUS, scalar_ok=True)
-SPHEROID_DEPTHS = Array(_typical(DEPTH, 200.0), scalar_ok=True)
-RADIAL_INNER = _typical(DEPTH, 5.0)
-RADIAL_OUTER = _typical(LENGTH, 100.0)
-PLANAR_DEPTHS = Array(_typical(DEPTH, 50.0), scalar_ok=True)
+SPHEROID_DEPTHS = Array(DEPTH.with_example(200.0), scalar_ok=True)
+RADIAL_INNER = DEPTH.with_example(5.0)
+RADIAL_OUTER = LENGTH.with_example(100.0)
+PLANAR_DEPTHS = Array(DEPTH.with_example(50.0), scalar_ok=True)
 
 KM_ZERO_OR_RESOLVED = Relation(
     "km", lambda km: km == 0.0 or km >= KM_SMALLEST,

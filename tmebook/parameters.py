@@ -27,7 +27,7 @@ import functools
 import inspect
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
@@ -120,6 +120,13 @@ class Domain:
         if not known:
             raise ValueError(f"{name} must be {self.describe()}, got {value!r}")
         return value
+
+    def with_example(self, value) -> "Domain":
+        """This domain with `value` (inside it) as its example: a typical value of the
+        argument, where the middle of the domain would break a Relation."""
+        if not self.contains(value):
+            raise ValueError(f"example {value!r} outside {self.describe()}")
+        return replace(self, make_example=lambda: value)
 
     def contains(self, value) -> bool:
         try:
