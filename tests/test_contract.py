@@ -41,8 +41,8 @@ from tmebook.parameters import (
     slider_box_corners,
 )
 
-MODULES = ["cascade", "ecosystem", "cafs", "immune", "hypoxia", "emt", "angiogenesis", "ecm",
-           "exosomes", "therapy", "integrated"]
+MODULES = ["cascade", "ecosystem", "cafs", "immune", "hypoxia", "emt", "growth", "sprouting",
+           "pressure", "angiogenesis", "ecm", "exosomes", "therapy", "integrated"]
 ALARM_SECONDS = 10
 
 
