@@ -118,6 +118,22 @@ def test_volume_and_capacity_that_do_not_broadcast_are_refused_naming_capacity()
         gr.hahnfeldt_derivatives([1.0, 2.0], [1.0, 2.0, 3.0])
 
 
+def test_a_steady_state_below_the_smallest_volume_is_refused_naming_stimulation():
+    # ((b - lambda2)/d)^(3/2) underflows: no root finder can find it
+    for b, loss in ((1e-300, 0.0), (1.0 + 1e-14, 1.0)):
+        with pytest.raises(ValueError, match="^stimulation "):
+            gr.hahnfeldt_steady_state_by_root(stimulation=b, capacity_loss=loss)
+
+
+def test_a_root_finder_stopping_short_of_the_steady_state_is_an_error():
+    # From V = K = 5000 mm^3, far below V* = 1e9 mm^3 (b = 1, d = 1e-6), the hybrid method
+    # reports success at its starting point: the residual check turns that into an error.
+    with pytest.raises(RuntimeError, match="root finding failed: the root finder stopped"):
+        gr.hahnfeldt_steady_state_by_root(stimulation=1.0, inhibition=1e-6)
+    near = gr.hahnfeldt_steady_state_by_root((5e8, 2e9), stimulation=1.0, inhibition=1e-6)
+    assert near == pytest.approx([1e9, 1e9], rel=1e-9)
+
+
 def test_lambda2_above_b_has_no_steady_state():
     assert gr.hahnfeldt_steady_state(1.0, 0.01, 2.0) == 0.0
     with pytest.raises(RuntimeError, match="root finding failed"):

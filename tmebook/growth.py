@@ -48,6 +48,7 @@ __all__ = [
     "HAHNFELDT_STEADY_STATE_MM3",
     # parameters and the domains of the other arguments
     "PARAMETERS", "VOLUME", "INHIBITION", "HAHNFELDT_RATE", "DAYS", "N_POINTS", "LOGARITHM",
+    "ROOT_RESIDUAL",
     # the model
     "hahnfeldt_derivatives", "hahnfeldt_steady_state", "hahnfeldt_jacobian",
     "hahnfeldt_steady_state_by_root", "GrowthCurve", "simulate_hahnfeldt",
@@ -191,7 +192,26 @@ def hahnfeldt_jacobian(volume: float, capacity: float, growth_rate: float | None
     ])
 
 
-@checked(PARAMETERS, guess=Array(VOLUME, shape=(2,)))
+def _steady_state_is_a_volume(stimulation: float, inhibition: float, capacity_loss: float) -> bool:
+    """No vascularised steady state (b <= lambda2), or one inside VOLUME, the volumes the
+    model represents: ((b - lambda2)/d)^(3/2) underflows below them for b near lambda2 or
+    b ~ 1e-300, and no root finder can find a state that double precision cannot hold."""
+    return stimulation <= capacity_loss or VOLUME.contains(
+        ((stimulation - capacity_loss) / inhibition) ** 1.5)
+
+
+#: A root is accepted when both log rates are below this fraction of lambda1 + b + lambda2:
+#: converged roots are within 1e-14 of it, while MINPACK's hybrid method reports success
+#: with residuals of 15 % or more from a guess far below a large steady state (its Jacobian
+#: there is nearly singular), returning the guess itself.
+ROOT_RESIDUAL = 1e-9
+
+
+@checked(PARAMETERS,
+         Relation("stimulation", _steady_state_is_a_volume,
+                  "too small: the steady state ((b - lambda2)/d)^(3/2) must be at least "
+                  f"{VOLUME.low:g} mm^3, the smallest volume (or not exist: b <= lambda2)"),
+         guess=Array(VOLUME, shape=(2,)))
 def hahnfeldt_steady_state_by_root(guess: tuple | np.ndarray = (5000.0, 5000.0),
                                    stimulation: float | None = None,
                                    inhibition: float | None = None,
@@ -199,14 +219,23 @@ def hahnfeldt_steady_state_by_root(guess: tuple | np.ndarray = (5000.0, 5000.0),
     """The steady state found numerically (scipy.optimize.root on ln V, ln K), for checking.
 
     Raises RuntimeError when the root finder fails (as it must for lambda2 >= b, where no
-    vascularised steady state exists).
+    vascularised steady state exists), also when it claims success at a point that is not
+    a steady state (a guess far from it: its log rates exceed ROOT_RESIDUAL of the rates).
     """
     lam1 = PARAMETERS.default("growth_rate")
-    sol = root(lambda y: hahnfeldt_rhs(0.0, y, lam1, stimulation, inhibition, capacity_loss),
-               np.log(guess), tol=1e-12)
+
+    def rates(y):
+        return hahnfeldt_rhs(0.0, y, lam1, stimulation, inhibition, capacity_loss)
+
+    sol = root(rates, np.log(guess), tol=1e-12)
     state = np.exp(sol.x)
     if not sol.success or not np.all(np.isfinite(state)):
         raise RuntimeError(f"root finding failed: {sol.message}")
+    residual = float(np.max(np.abs(rates(sol.x))))
+    if residual > ROOT_RESIDUAL * (lam1 + stimulation + capacity_loss):
+        raise RuntimeError(f"root finding failed: the root finder stopped at V = {state[0]:.6g}, "
+                           f"K = {state[1]:.6g} mm^3, where the log rates are still {residual:.3g}/day "
+                           f"(start from a guess nearer the steady state)")
     return state
 
 
