@@ -158,8 +158,10 @@ PARAMETERS = ParameterSet([
     Parameter(
         "duration", r"t_\mathrm{end}", 60.0, "days", "length of the coupled run", None,
         "long enough for the Hahnfeldt model to reach its steady state",
-        domain=positive(at_most=1000.0, why="the tumour is within 0.1 % of chapter 7's "
-                        "steady state by 150 days; 1000 days bound a run's cost"),
+        domain=interval(growth.DAYS.low, 1000.0, why="days: at least chapter 7's shortest "
+                        "time span (LSODA does not return from a span of 1e-300 days); the "
+                        "tumour is within 0.1 % of chapter 7's steady state by 150 days, and "
+                        "1000 days bound a run's cost"),
     ),
 ])
 
