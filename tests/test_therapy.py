@@ -209,6 +209,8 @@ def test_mmp_inhibitor_slows_invasion_monotonically():
     (lambda: therapy.mean_concentration([1.0, 2.0], [1.0, 2.0, 3.0], 1.0), "clearance"),
     (lambda: therapy.normalisation_course(therapy.simulate_treatment([], 5.0, n_points=11), 1), "regimen_index"),
     (lambda: therapy.delivery_window(np.arange(3.0), np.zeros(4)), "delivery"),
+    # alpha 1e-9: below the profile's domain (pressure.PARAMETERS["ifp_alpha"])
+    (lambda: therapy.normalisation_effect(1e-20, radius_cm=0.5), "permeability_factor"),
 ])
 def test_relations_between_arguments_are_checked(call, name):
     with pytest.raises(ValueError, match=f"^{name}"):

@@ -612,7 +612,19 @@ def data_error(group, course=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 # --- (b) vascular normalisation in the Baxter-Jain model (its closed forms: tmebook.pressure) --
 
 
-@checked(PARAMETERS, permeability_factor=pressure.FACTOR, surface_factor=pressure.FACTOR,
+def _normalised_alpha_in_domain(permeability_factor, surface_factor, radius_cm) -> bool:
+    """The normalised alpha lies where the profile and the outflow accept alpha."""
+    alpha = pressure.tissue_alpha.__wrapped__(radius_cm) * (permeability_factor * surface_factor) ** 0.5
+    return pressure.PARAMETERS["ifp_alpha"].domain.contains(alpha)
+
+
+@checked(PARAMETERS,
+         Relation("permeability_factor", _normalised_alpha_in_domain,
+                  "with surface_factor must leave the normalised alpha, "
+                  "tissue_alpha(radius_cm) sqrt(f_L f_S), in "
+                  f"[{pressure.PARAMETERS['ifp_alpha'].domain.low:g}, "
+                  f"{pressure.PARAMETERS['ifp_alpha'].domain.high:g}], the domain of ifp_alpha"),
+         permeability_factor=pressure.FACTOR, surface_factor=pressure.FACTOR,
          radius_cm=pressure.RADIUS_CM)
 def normalisation_effect(permeability_factor, surface_factor=1.0, radius_cm=0.5) -> tuple[dict, dict]:
     """Centre and mean IFP (mmHg), surface fluid velocity (um/s) and core delivery index of a
