@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tmebook import angiogenesis, ecm, emt, hypoxia
+from tmebook import ecm, emt, growth, hypoxia
 from tmebook import integrated as ig
 
 OFF = dict(coupling_vessels=0.0, coupling_vegf=0.0, coupling_emt=0.0, coupling_invasion=0.0)
@@ -25,10 +25,10 @@ def default_run():
 def test_vegf_off_is_chapter_7_exactly(vessels):
     # With C2 off the right-hand side is chapter 7's, whatever C1 does (C1 only feeds C2).
     run = ig.simulate_tme(coupling_vessels=vessels, coupling_vegf=0.0)
-    ref = angiogenesis.simulate_hahnfeldt(t_end=ig.PARAMETERS.default("duration"), n_points=ig.N_TIMES)
+    ref = growth.simulate_hahnfeldt(t_end=ig.PARAMETERS.default("duration"), n_points=ig.N_TIMES)
     assert np.array_equal(run.volume, ref.volume)
     assert np.array_equal(run.capacity, ref.capacity)
-    assert np.all(run.stimulation == angiogenesis.PARAMETERS["stimulation"].value)
+    assert np.all(run.stimulation == growth.PARAMETERS["stimulation"].value)
 
 
 def test_vessels_off_is_chapter_5_default_section_exactly():
@@ -38,7 +38,7 @@ def test_vessels_off_is_chapter_5_default_section_exactly():
     assert np.all(run.hypoxic_fraction == section.hypoxic_fraction())
     assert np.all(run.mean_hif == float(np.nanmean(section.hif())))
     # and, with nothing changing the oxygen, C2 leaves b as published
-    assert np.allclose(run.stimulation, angiogenesis.PARAMETERS["stimulation"].value, rtol=1e-15)
+    assert np.allclose(run.stimulation, growth.PARAMETERS["stimulation"].value, rtol=1e-15)
 
 
 def test_emt_off_is_chapter_6_map_at_the_background_tgf():
@@ -93,7 +93,7 @@ def test_vessel_spacing_limits():
 
 
 def test_vegf_stimulation_limits():
-    b = angiogenesis.PARAMETERS["stimulation"].value
+    b = growth.PARAMETERS["stimulation"].value
     h_ref = ig.oxygen_table()[2][list(ig.SPACING_GRID).index(ig.PARAMETERS.default("reference_spacing"))]
     assert ig.vegf_stimulation(h_ref, 1.0) == pytest.approx(b)  # at the reference: unchanged
     assert ig.vegf_stimulation(0.0, 1.0) == 0.0                  # all VEGF, no HIF: no stimulation
@@ -106,7 +106,7 @@ def test_coupled_model_keeps_chapter_7_steady_state():
     # At V = K the spacing is d_ref and b_eff = b, so V* = K* = (b/d)^(3/2) survives C1+C2;
     # the approach is slower (b_eff < b while the tumour is over-vascularised).
     long = ig.simulate_tme(duration=300.0, n_points=301)
-    steady = angiogenesis.hahnfeldt_steady_state()
+    steady = growth.hahnfeldt_steady_state()
     assert long.volume[-1] == pytest.approx(steady, rel=1e-4)
     assert long.capacity[-1] == pytest.approx(steady, rel=1e-4)
     uncoupled = ig.simulate_tme(coupling_vegf=0.0)

@@ -6,7 +6,7 @@ s in [0, 1]: s = 0 switches the coupling off and leaves the chapter's model exac
 chapter runs it; s = 1 is the full coupling.
 
 Dynamic state: tumour volume V and vascular carrying capacity K (mm^3, days), the model
-of Hahnfeldt et al. (1999) from `tmebook.angiogenesis`,
+of Hahnfeldt et al. (1999) from `tmebook.growth`,
 
     dV/dt = -lambda1 V ln(V / K),      dK/dt = -lambda2 K + b_eff V - d K V^(2/3).
 
@@ -46,7 +46,6 @@ tolerance per row and agreement computed.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,7 +53,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import ndtri
 
-from . import angiogenesis, ecm, emt, hypoxia
+from . import ecm, emt, growth, hypoxia
 from .parameters import (
     FRACTION,
     Array,
@@ -159,10 +158,10 @@ PARAMETERS = ParameterSet([
     Parameter(
         "duration", r"t_\mathrm{end}", 60.0, "days", "length of the coupled run", None,
         "long enough for the Hahnfeldt model to reach its steady state",
-        domain=interval(0.01, 1000.0, why="from a quarter of an hour (below it nothing in "
-                        "the run moves; spans of a few subnormal numbers stall the solver) to "
-                        "1000 days (the tumour is within 0.1 % of chapter 7's steady state by "
-                        "150 days; the bound caps a run's cost)"),
+        domain=interval(growth.DAYS.low, 1000.0, why="days: at least chapter 7's shortest "
+                        "time span (LSODA does not return from a span of 1e-300 days); the "
+                        "tumour is within 0.1 % of chapter 7's steady state by 150 days, and "
+                        "1000 days bound a run's cost"),
     ),
 ])
 
@@ -174,7 +173,7 @@ N_TIMES = 121
 MAX_TIMES = 5000
 N_POINTS = count(2, MAX_TIMES, why="output times of one run: each is a step of the EMT "
                  "population's hysteresis loop")
-#: Integration tolerances: those of `angiogenesis.simulate_hahnfeldt`, so that with C2 off
+#: Integration tolerances: those of `growth.simulate_hahnfeldt`, so that with C2 off
 #: the coupled run is the same computation as chapter 7's.
 RTOL, ATOL = 1e-8, 1e-10
 
@@ -189,7 +188,7 @@ REFERENCE_HIF = interval(1e-3, 1.0, why="b_eff grows as 1/H_ref; chapter 5's sec
 #: Chapter 7's vascular stimulation b (1/day), as the spec of an argument here: None means
 #: its recorded value.
 STIMULATION = dataclasses.replace(
-    angiogenesis.PARAMETERS["stimulation"],
+    growth.PARAMETERS["stimulation"],
     domain=positive(at_most=1e3, why="a rate per day: 1000 is 170 times the published b"))
 #: EMT input I (molecules): chapter 6's map from TGF-β gives at most I_basal + I_gain =
 #: 10^5, and the input spread multiplies it by a few hundred at most.
@@ -258,13 +257,10 @@ def _reference_hif(reference_spacing):
     return float(oxygen_readout.__wrapped__(reference_spacing)[1])
 
 
-#: Chapter 7's right-hand side without its input checks: it is called at every solver step.
-_hahnfeldt_rhs = inspect.unwrap(angiogenesis.hahnfeldt_rhs)
-
-
 def _coupled_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss,
                  coupling_vessels, coupling_vegf, reference_spacing, reference_hif):
-    """Chapter 7's right-hand side (log variables) with b replaced by b_eff(V/K) (C1, C2).
+    """Chapter 7's right-hand side (log variables, `growth.hahnfeldt_rhs`, which has no input
+    checks) with b replaced by b_eff(V/K) (C1, C2).
 
     The couplings' functions are called without their input checks (`.__wrapped__`): this
     runs at every solver step, with values the model itself made.
@@ -272,7 +268,7 @@ def _coupled_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss,
     spacing = vessel_spacing.__wrapped__(np.exp(y[0] - y[1]), coupling_vessels, reference_spacing)
     _, hif = oxygen_readout.__wrapped__(spacing)
     b_eff = vegf_stimulation.__wrapped__(hif, coupling_vegf, stimulation, reference_hif)
-    return _hahnfeldt_rhs(t, y, growth_rate, b_eff, inhibition, capacity_loss)
+    return growth.hahnfeldt_rhs(t, y, growth_rate, b_eff, inhibition, capacity_loss)
 
 
 # --- C3: hypoxia -> EMT ------------------------------------------------------------------------
@@ -403,7 +399,7 @@ def simulate_tme(coupling_vessels: float | None = None, coupling_vegf: float | N
     The couplings' functions are called without their input checks (`.__wrapped__`): the
     values passed on are the model's own.
     """
-    a = angiogenesis.PARAMETERS
+    a = growth.PARAMETERS
     lam1, b, d, lam2 = (a[name].value for name in
                         ("growth_rate", "stimulation", "inhibition", "capacity_loss"))
     h_ref = _reference_hif(reference_spacing)

@@ -588,6 +588,16 @@ class Relation:
             raise ValueError(f"{self.blame} {self.requirement}, got {shown}")
 
 
+def broadcastable(*arrays, at_most: float = math.inf) -> bool:
+    """True if the arrays (or scalars) broadcast together, to at most `at_most` numbers: the
+    test of a `Relation` between array arguments that a function combines element by element."""
+    try:
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    except ValueError:
+        return False
+    return int(np.prod(shape)) <= at_most
+
+
 @dataclass(frozen=True)
 class _Overrides:
     """The constructor of a `Values` class, as the contract test sees it: names of the set."""

@@ -3,7 +3,7 @@
 This module holds no tumour model of its own. It adds drug dosing and says which parameter
 of an existing model each agent changes, then calls that model:
 
-(a) Anti-angiogenic drugs in the Hahnfeldt model (tmebook.angiogenesis, chapter 7).
+(a) Anti-angiogenic drugs in the Hahnfeldt model (tmebook.growth, chapter 7).
     A bolus of D (mg/kg) at each dose time t_i, cleared at first order (rate clr, 1/day):
 
         g(t) = sum_i D exp(-clr (t - t_i)) H(t - t_i)                    (mg/kg)
@@ -20,17 +20,12 @@ of an existing model each agent changes, then calls that model:
     is V* = ((b - lambda2 - e D/(clr tau)) / d)^(3/2), and the tumour is eradicated when
     the dose rate D/tau exceeds (b - lambda2) clr / e.
 
-(b) Vascular normalisation in the Baxter-Jain IFP model (chapter 7). An agent that lowers
-    the hydraulic permeability of the vessel walls by a factor f_L and the vessel surface
-    per volume by f_S changes alpha = R sqrt(L_p S/V / K_t) to alpha sqrt(f_L f_S). Mean IFP
-    over the sphere: <p>/p_e = 1 - 3 (alpha coth(alpha) - 1)/alpha^2. Outward fluid velocity
-    at the surface: u(R) = K_t p_e/R (alpha coth(alpha) - 1) (cm/s).
-    Delivery (our stated assumption): a drug that leaves the vessels with the filtered fluid
-    reaches tissue at r in proportion to the local filtration rate L_p S/V (p_e - p(r)).
-    At the centre, r = 0, the least-served point, with L_p S/V = K_t alpha^2 / R^2:
-        Phi_0 = (K_t p_e / R^2) alpha^3 / sinh(alpha).
-    alpha^3/sinh(alpha) is largest where alpha coth(alpha) = 3 (alpha* = 2.98); the core
-    delivery index, alpha^3/sinh(alpha) over its maximum, lies in [0, 1].
+(b) Vascular normalisation in the Baxter-Jain IFP model (tmebook.pressure, chapter 7). An
+    agent that lowers the hydraulic permeability of the vessel walls by a factor f_L and the
+    vessel surface per volume by f_S changes alpha = R sqrt(L_p S/V / K_t) to
+    alpha sqrt(f_L f_S); the mean and centre IFP, the outflow at the surface and the core
+    delivery index (filtration at the centre, our stated proxy for the delivery of a drug
+    carried by the filtered fluid) are closed forms of the pressure model, in its module.
     Normalisation window (our model): the drug lowers L_p by f_L(t) = 1 - f_max g/(g + g50);
     vessel surface per volume follows the vascular support per tumour volume of the
     Hahnfeldt model, f_S(t) = (K/V)(t) / (K/V)(0); the radius follows R ~ V^(1/3).
@@ -51,9 +46,8 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.integrate import odeint, solve_ivp
-from scipy.optimize import brentq
 
-from . import angiogenesis, ecm, immune
+from . import ecm, growth, immune, pressure
 from .parameters import (
     ATOL,
     FRACTION,
@@ -67,6 +61,7 @@ from .parameters import (
     ParameterSet,
     Relation,
     Sequence,
+    broadcastable,
     checked,
     count,
     interval,
@@ -78,7 +73,7 @@ from .parameters import (
 
 __all__ = [
     # published numbers
-    "HAHNFELDT_DRUGS", "HAHNFELDT_SCHEDULES", "HAHNFELDT_INITIAL_CAPACITY", "HAHNFELDT_DATA",
+    "HAHNFELDT_DRUGS", "HAHNFELDT_SCHEDULES", "HAHNFELDT_DATA",
     # parameters, bounds and tolerances
     "PARAMETERS", "FOLLOW_UP_DAYS", "SOLVER_RTOL", "SOLVER_ATOL", "MAX_DAYS", "MAX_DOSES",
     "MAX_POINTS", "MAX_TUMOURS", "MAX_DRUGS",
@@ -87,10 +82,7 @@ __all__ = [
     "TreatedCourse", "simulate_treatment", "simulate_group", "mean_concentration",
     "periodic_trough_peak", "eradication_dose_rate", "averaged_steady_state", "data_error",
     # (b) vascular normalisation
-    "P_EFFECTIVE", "normalised_alpha", "mean_ifp_fraction", "core_filtration",
-    "optimal_core_alpha", "core_delivery_index", "radius_from_volume", "tissue_alpha",
-    "normalisation_effect", "NormalisationCourse", "normalisation_course", "centre_ifp_fraction",
-    "delivery_window",
+    "normalisation_effect", "NormalisationCourse", "normalisation_course", "delivery_window",
     # (c) checkpoint blockade
     "blockaded_model", "critical_suppression", "blockade_needed", "BlockadeOutcome",
     "blockade_outcome",
@@ -115,7 +107,7 @@ HAHNFELDT_DRUGS = {
 
 #: Doses and schedules of the treated groups (day 0 = first dose), and the starting
 #: volumes, as used by the canceR demo to refit the paper (V0 = 180 mm^3; 300 mm^3 for the
-#: low-dose endostatin and the combination groups; K0 = 625 mm^3 throughout).
+#: low-dose endostatin and the combination groups; K0 throughout chapter 7's initial_capacity).
 HAHNFELDT_SCHEDULES = {
     "TNP-470": {"doses": {"TNP-470": 30.0}, "interval": 2.0, "n_doses": 7, "initial_volume": 180.0},
     "angiostatin": {"doses": {"angiostatin": 20.0}, "interval": 1.0, "n_doses": 14, "initial_volume": 180.0},
@@ -124,7 +116,6 @@ HAHNFELDT_SCHEDULES = {
     "angiostatin + endostatin": {"doses": {"angiostatin": 20.0, "endostatin": 20.0}, "interval": 1.0,
                                  "n_doses": 25, "initial_volume": 300.0},
 }
-HAHNFELDT_INITIAL_CAPACITY = 625.0
 
 #: Tumour volumes (mm^3) against days of the control and treated groups of Hahnfeldt et al.
 #: 1999, as tabulated in the canceR demo (digitised from the paper's figures by that
@@ -170,12 +161,6 @@ CLEARANCE = interval(1e-3, 1e3, why="1/day: half-lives from a minute to two year
 VOLUME = interval(1e-9, 1e9, why="mm^3: from a thousandth of a cell to a cubic metre")
 LOG_SIZE = interval(-300.0, 300.0, why="ln of a volume in mm^3: exp of the difference of two "
                     "stays finite")
-#: alpha = R/L, L the decay length of the pressure: within these bounds the squares and cubes
-#: of alpha in the formulas below stay finite (the physical values are 0.1 to 100).
-ALPHA = interval(1e-100, 1e100, why="alpha^2 and alpha^3 must stay finite")
-FACTOR = interval(1e-30, 1e30, why="a factor on a tumour value; the product of three and alpha "
-                  "stays finite")
-RADIUS = interval(1e-5, 100.0, why="cm: from a tenth of a micrometre to a metre")
 LOG10_TUMOUR = interval(0.0, 9.0, why="log10 cells: from one cell to twice the carrying "
                         "capacity 1/b of chapter 4's model")
 N_DOSES = count(0, MAX_DOSES, why="each dose restarts the solver")
@@ -186,8 +171,6 @@ GROUP = one_of(*HAHNFELDT_SCHEDULES)
 DATA_GROUP = one_of(*HAHNFELDT_DATA)
 #: Times (days) at which drug levels are read: any real day (before the first dose g = 0).
 TIMES = Array(REAL, scalar_ok=True, at_most=MAX_POINTS, why="one row per time in the table of levels")
-ALPHAS = Array(ALPHA, scalar_ok=True)
-FACTORS = Array(FACTOR, scalar_ok=True)
 
 
 @dataclass(frozen=True)
@@ -246,11 +229,11 @@ PARAMETERS = ParameterSet([
 ])
 
 
-# Arguments that are parameters of chapters 4 and 7 take those chapters' records as specs.
-GROWTH_RATE = angiogenesis.PARAMETERS["growth_rate"]
-STIMULATION = angiogenesis.PARAMETERS["stimulation"]
-INHIBITION = angiogenesis.PARAMETERS["inhibition"]
-CAPACITY_LOSS = angiogenesis.PARAMETERS["capacity_loss"]
+# Arguments that are parameters of chapters 4 and 7 take those models' records as specs.
+GROWTH_RATE = growth.PARAMETERS["growth_rate"]
+STIMULATION = growth.PARAMETERS["stimulation"]
+INHIBITION = growth.PARAMETERS["inhibition"]
+CAPACITY_LOSS = growth.PARAMETERS["capacity_loss"]
 SUPPRESSION = immune.PARAMETERS["suppression"]
 
 #: Solver tolerances on ln V and ln K (relative tolerances on V and K).
@@ -261,11 +244,7 @@ FOLLOW_UP_DAYS = 20.0
 
 def _broadcastable(*arrays) -> bool:
     """True if the arrays broadcast together to at most _MAX_BROADCAST numbers."""
-    try:
-        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
-    except ValueError:
-        return False
-    return int(np.prod(shape)) <= _MAX_BROADCAST
+    return broadcastable(*arrays, at_most=_MAX_BROADCAST)
 
 
 # --- (a) dosing and the treated Hahnfeldt model -------------------------------------------------
@@ -409,17 +388,13 @@ def treated_rhs(t, y, regimens, growth_rate, stimulation, inhibition, capacity_l
     `regimens` as in total_inhibition (one list per tumour, or one list for all).
     """
     extra = total_inhibition(t, regimens)
-    return angiogenesis.hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition,
-                                      capacity_loss + extra)
+    return growth.hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition,
+                                capacity_loss + extra)
 
 
 #: Dose-free segments shorter than this (days) are not integrated: nothing happens in them,
 #: and LSODA does not return from a span of 1e-200 days next to day 0.
 SHORTEST_SEGMENT = 1e-12
-
-#: Chapter 7's right-hand side without its input checks (if it has them), for the solver's
-#: inner loop: it is called thousands of times per course.
-_hahnfeldt_rhs = getattr(angiogenesis.hahnfeldt_rhs, "__wrapped__", angiogenesis.hahnfeldt_rhs)
 
 
 @dataclass(frozen=True)
@@ -464,10 +439,11 @@ def simulate_treatment(regimens=(), t_end=FOLLOW_UP_DAYS, *, initial_volume=None
 
     The drug concentration jumps at every dose, so the integration restarts at each dose
     time (solve_ivp, LSODA, on ln V and ln K). `initial_volume` may be an array: several
-    tumours treated alike are integrated together. None: chapter 7's V0, and K0 = 625 mm^3.
+    tumours treated alike are integrated together. None: chapter 7's V0 and K0 (the records
+    initial_volume and initial_capacity of tmebook.growth).
     """
-    v0 = angiogenesis.PARAMETERS["initial_volume"].value if initial_volume is None else initial_volume
-    k0 = HAHNFELDT_INITIAL_CAPACITY if initial_capacity is None else initial_capacity
+    v0 = growth.PARAMETERS["initial_volume"].value if initial_volume is None else initial_volume
+    k0 = growth.PARAMETERS["initial_capacity"].value if initial_capacity is None else initial_capacity
     return _treated_course(regimens, t_end, v0, k0, (growth_rate, stimulation, inhibition, capacity_loss),
                            n_points, _solve_ivp_segment(method, rtol, atol))
 
@@ -528,7 +504,7 @@ def _treated_course(regimens, t_end, v0, k0, rates, n_points, solve) -> TreatedC
 
         def rhs(time, z, start_rate=start_rate, lo=lo):
             extra = owner @ (start_rate * np.exp(-clearance * (time - lo)))
-            return _hahnfeldt_rhs(time, z.reshape(2, n), lam1, b, d, lam2 + extra).ravel()
+            return growth.hahnfeldt_rhs(time, z.reshape(2, n), lam1, b, d, lam2 + extra).ravel()
 
         # outputs in the segment, and its end, where the next dose restarts the solve
         times = np.union1d(t[inside], [hi])
@@ -553,7 +529,7 @@ def simulate_group(group, *, t_end=None, n_points=201, rtol=SOLVER_RTOL, atol=SO
     """One published group ('control' or a key of HAHNFELDT_SCHEDULES) from its starting
     volume; by default (t_end None) up to its last data day."""
     if group == "control":
-        regs, v0 = (), angiogenesis.PARAMETERS["initial_volume"].value
+        regs, v0 = (), growth.PARAMETERS["initial_volume"].value
     else:
         regs = published_regimens(group)
         v0 = HAHNFELDT_SCHEDULES[group]["initial_volume"]
@@ -607,8 +583,8 @@ def averaged_steady_state(efficacy, clearance, dose, dose_interval, stimulation=
     given together. 0 when there is no tumour steady state."""
     extra = float(np.sum(efficacy * mean_concentration(dose, dose_interval, clearance)))
     # from lambda2 = b on the steady state is 0: the cap keeps lambda2 in chapter 7's domain
-    return angiogenesis.hahnfeldt_steady_state(stimulation, inhibition,
-                                               min(capacity_loss + extra, stimulation))
+    return growth.hahnfeldt_steady_state(stimulation, inhibition,
+                                         min(capacity_loss + extra, stimulation))
 
 
 def _example_course() -> TreatedCourse:
@@ -633,92 +609,38 @@ def data_error(group, course=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return days, volumes, model, rms
 
 
-# --- (b) vascular normalisation in the Baxter-Jain model -----------------------------------------
+# --- (b) vascular normalisation in the Baxter-Jain model (its closed forms: tmebook.pressure) --
 
-_BJ = angiogenesis.BAXTER_JAIN_TUMOUR
-P_EFFECTIVE = angiogenesis.effective_pressure(_BJ["vascular_pressure"], _BJ["reflection"],
-                                              _BJ["plasma_oncotic"], _BJ["interstitial_oncotic"])
+
+def _normalised_alpha_in_domain(permeability_factor, surface_factor, radius_cm) -> bool:
+    """The normalised alpha lies where the profile and the outflow accept alpha."""
+    alpha = pressure.tissue_alpha.__wrapped__(radius_cm) * (permeability_factor * surface_factor) ** 0.5
+    return pressure.PARAMETERS["ifp_alpha"].domain.contains(alpha)
 
 
 @checked(PARAMETERS,
-         Relation("radius_factor", lambda permeability_factor, surface_factor, radius_factor:
-                  _broadcastable(permeability_factor, surface_factor, radius_factor),
-                  "must broadcast with permeability_factor and surface_factor"),
-         ifp_alpha=ALPHA, permeability_factor=FACTORS, surface_factor=FACTORS, radius_factor=FACTORS)
-def normalised_alpha(ifp_alpha, permeability_factor=1.0, surface_factor=1.0,
-                     radius_factor=1.0) -> float | np.ndarray:
-    """alpha after L_p -> f_L L_p, S/V -> f_S S/V and R -> f_R R: alpha f_R sqrt(f_L f_S)."""
-    out = ifp_alpha * radius_factor * np.sqrt(permeability_factor * surface_factor)
-    return out if out.ndim else float(out)
-
-
-def _alpha_coth_minus_one(a):
-    """alpha coth(alpha) - 1, accurate for small alpha (series) and large alpha."""
-    a = np.asarray(a, dtype=float)
-    small = a < 1e-3
-    safe = np.where(small, 1.0, a)
-    value = safe / np.tanh(safe) - 1.0
-    return np.where(small, a**2 / 3.0 - a**4 / 45.0, value)
-
-
-@checked(PARAMETERS, ifp_alpha=ALPHAS)
-def mean_ifp_fraction(ifp_alpha) -> float | np.ndarray:
-    """Volume-averaged IFP over p_e: 1 - 3 (alpha coth(alpha) - 1) / alpha^2."""
-    out = 1.0 - 3.0 * _alpha_coth_minus_one(ifp_alpha) / ifp_alpha**2
-    return out if out.ndim else float(out)
-
-
-@checked(PARAMETERS, ifp_alpha=ALPHAS)
-def core_filtration(ifp_alpha) -> float | np.ndarray:
-    """alpha^3 / sinh(alpha): filtration at the tumour centre in units of K_t p_e / R^2."""
-    a = ifp_alpha
-    # alpha^3 / sinh(alpha) = 2 alpha^3 e^(-alpha) / (1 - e^(-2 alpha)): no overflow
-    out = 2.0 * a**3 * np.exp(-a) / (-np.expm1(-2.0 * a))
-    return out if out.ndim else float(out)
-
-
-@checked(PARAMETERS)
-@lru_cache(maxsize=1)
-def optimal_core_alpha() -> float:
-    """alpha* where alpha^3/sinh(alpha) peaks: the root of alpha coth(alpha) = 3 (brentq)."""
-    return brentq(lambda a: a / np.tanh(a) - 3.0, 1.0, 10.0, xtol=1e-14)
-
-
-@checked(PARAMETERS, ifp_alpha=ALPHAS)
-def core_delivery_index(ifp_alpha) -> float | np.ndarray:
-    """Core filtration relative to its largest possible value (1 at alpha = alpha*)."""
-    return core_filtration(ifp_alpha) / core_filtration(optimal_core_alpha())
-
-
-@checked(PARAMETERS, volume_mm3=Array(nonnegative(), scalar_ok=True))
-def radius_from_volume(volume_mm3) -> float | np.ndarray:
-    """Radius (cm) of a sphere of the given volume (mm^3)."""
-    out = (3.0 * volume_mm3 / (4.0 * np.pi)) ** (1.0 / 3.0) / 10.0
-    return out if out.ndim else float(out)
-
-
-@checked(PARAMETERS, radius_cm=RADIUS)
-def tissue_alpha(radius_cm) -> float:
-    """alpha of a tumour of radius R (cm) with the Baxter-Jain tumour tissue values."""
-    return angiogenesis.ifp_alpha_from_tissue(radius_cm, _BJ["hydraulic_conductivity"],
-                                              _BJ["vessel_permeability"], _BJ["surface_per_volume"])
-
-
-@checked(PARAMETERS, permeability_factor=FACTOR, surface_factor=FACTOR, radius_cm=RADIUS)
+         Relation("permeability_factor", _normalised_alpha_in_domain,
+                  "with surface_factor must leave the normalised alpha, "
+                  "tissue_alpha(radius_cm) sqrt(f_L f_S), in "
+                  f"[{pressure.PARAMETERS['ifp_alpha'].domain.low:g}, "
+                  f"{pressure.PARAMETERS['ifp_alpha'].domain.high:g}], the domain of ifp_alpha"),
+         permeability_factor=pressure.FACTOR, surface_factor=pressure.FACTOR,
+         radius_cm=pressure.RADIUS_CM)
 def normalisation_effect(permeability_factor, surface_factor=1.0, radius_cm=0.5) -> tuple[dict, dict]:
     """Centre and mean IFP (mmHg), surface fluid velocity (um/s) and core delivery index of a
     tumour of radius R before (first) and after (second) normalisation, as two dicts."""
-    a0 = tissue_alpha(radius_cm)
-    a1 = normalised_alpha(a0, permeability_factor, surface_factor)
-    k_t = _BJ["hydraulic_conductivity"]
+    a0 = pressure.tissue_alpha(radius_cm)
+    a1 = pressure.normalised_alpha(a0, permeability_factor, surface_factor)
+    k_t = pressure.BAXTER_JAIN_TUMOUR["hydraulic_conductivity"]
+    p_e = pressure.P_EFFECTIVE
     rows = []
     for a in (a0, a1):
         rows.append({
             "alpha": a,
-            "centre_ifp": P_EFFECTIVE * angiogenesis.ifp_profile(0.0, a),
-            "mean_ifp": P_EFFECTIVE * mean_ifp_fraction(a),
-            "surface_velocity_um_s": 1e4 * angiogenesis.surface_velocity(a, P_EFFECTIVE, k_t, radius_cm),
-            "core_delivery": core_delivery_index(a),
+            "centre_ifp": p_e * pressure.ifp_profile(0.0, a),
+            "mean_ifp": p_e * pressure.mean_ifp_fraction(a),
+            "surface_velocity_um_s": 1e4 * pressure.surface_velocity(a, p_e, k_t, radius_cm),
+            "core_delivery": pressure.core_delivery_index(a),
         })
     return rows[0], rows[1]
 
@@ -752,17 +674,10 @@ def normalisation_course(course, regimen_index=0, permeability_reduction=None,
     f_l = 1.0 - permeability_reduction * g / (g + half_effect_dose)
     support = course.capacity / course.volume
     f_s = support / support[0]
-    radius = radius_from_volume(course.volume)
-    alpha = normalised_alpha(tissue_alpha(radius[0]), f_l, f_s, radius / radius[0])
-    return NormalisationCourse(course.t, alpha, P_EFFECTIVE * centre_ifp_fraction(alpha),
-                               core_delivery_index(alpha), f_l, f_s)
-
-
-@checked(PARAMETERS, ifp_alpha=ALPHAS)
-def centre_ifp_fraction(ifp_alpha) -> float | np.ndarray:
-    """p(0)/p_e = 1 - alpha/sinh(alpha), vectorised over alpha (core_filtration / alpha^2)."""
-    out = 1.0 - core_filtration(ifp_alpha) / ifp_alpha**2
-    return out if out.ndim else float(out)
+    radius = pressure.radius_from_volume(course.volume)
+    alpha = pressure.normalised_alpha(pressure.tissue_alpha(radius[0]), f_l, f_s, radius / radius[0])
+    return NormalisationCourse(course.t, alpha, pressure.P_EFFECTIVE * pressure.centre_ifp_fraction(alpha),
+                               pressure.core_delivery_index(alpha), f_l, f_s)
 
 
 _DAYS = _ArrayWithExample(REAL, shape=(None,), sample=(0.0, 1.0, 2.0))
@@ -889,7 +804,7 @@ def treatment_panel(dose=None, dose_interval=None, start_day=None,
     normalisation course of each, over FOLLOW_UP_DAYS: the chapter's dose sweep and its
     numbers. The live panel shows the same model through live_treatment_panel."""
     regs = [regimen(agent, dose, dose_interval, start_day) for agent in WIDGET_AGENTS]
-    v0 = np.full(1 + len(regs), angiogenesis.PARAMETERS["initial_volume"].value)
+    v0 = np.full(1 + len(regs), growth.PARAMETERS["initial_volume"].value)
     # control and the three agents in one stacked solve (they share the dose times)
     run = simulate_treatment([[], *[[r] for r in regs]], FOLLOW_UP_DAYS, initial_volume=v0,
                              n_points=WIDGET_POINTS, rtol=WIDGET_RTOL, atol=WIDGET_ATOL, method="LSODA")
@@ -899,12 +814,12 @@ def treatment_panel(dose=None, dose_interval=None, start_day=None,
 
 
 def _default_rates() -> tuple:
-    return tuple(angiogenesis.PARAMETERS[name].value
+    return tuple(growth.PARAMETERS[name].value
                  for name in ("growth_rate", "stimulation", "inhibition", "capacity_loss"))
 
 
 def _starting_values() -> tuple[float, float]:
-    return angiogenesis.PARAMETERS["initial_volume"].value, HAHNFELDT_INITIAL_CAPACITY
+    return growth.PARAMETERS["initial_volume"].value, growth.PARAMETERS["initial_capacity"].value
 
 
 @lru_cache(maxsize=1)
@@ -957,7 +872,7 @@ def _shooting_course(regs, t_end, v0, k0, rates, n_points, rtol, atol,
 
         def rhs(tau, z):
             since = tau * column_length
-            slope = _hahnfeldt_rhs(column_lo + since, z.reshape(-1, 2).T, lam1, b, d,
+            slope = growth.hahnfeldt_rhs(column_lo + since, z.reshape(-1, 2).T, lam1, b, d,
                                    lam2 + column_rate * np.exp(-column_clearance * since))
             return (slope * column_length).T.ravel()
 
