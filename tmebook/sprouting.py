@@ -175,16 +175,6 @@ INITIAL_SPROUTS_Y = (0.1, 0.3, 0.5, 0.7, 0.9)
 EMPTY, PARENT = -2, -1
 
 
-@dataclass(frozen=True)
-class _Indices(Array):
-    """Grid indices: an array of non-negative integers, handed to the function as integers."""
-
-    element: object = count(0)
-
-    def check(self, name, value):
-        return super().check(name, value).astype(np.intp)
-
-
 @lru_cache(maxsize=2)
 def _grid(ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
     """Neighbours of each cell of an ny x nx grid, computed once per grid.
@@ -205,6 +195,8 @@ def _grid(ny: int, nx: int) -> tuple[np.ndarray, np.ndarray]:
 _POSITIONS = Array(FRACTION, scalar_ok=True)
 #: A TAF or fibronectin field on the grid, indexed [iy, ix].
 _FIELD = Array(CONCENTRATION, shape=(None, None))
+#: Grid indices (returned as an integer index array by Array).
+_INDICES = Array(count(0), shape=(None,))
 
 
 @checked(PARAMETERS, Relation("y", lambda x, y: broadcastable(x, y),
@@ -233,7 +225,7 @@ def initial_fibronectin(x: float | np.ndarray) -> np.ndarray:
          Relation("ix", lambda iy, ix: ix.shape == iy.shape, "must have the shape of iy"),
          Relation("iy", lambda c, iy: bool(np.all(iy < c.shape[0])), "must index rows of c"),
          Relation("ix", lambda c, ix: bool(np.all(ix < c.shape[1])), "must index columns of c"),
-         c=_FIELD, f=_FIELD, iy=_Indices(shape=(None,)), ix=_Indices(shape=(None,)))
+         c=_FIELD, f=_FIELD, iy=_INDICES, ix=_INDICES)
 def move_probabilities(c: np.ndarray, f: np.ndarray, iy: np.ndarray, ix: np.ndarray,
                        space_step: float | None = None, time_step: float | None = None,
                        tip_diffusion: float | None = None, chemotaxis: float | None = None,

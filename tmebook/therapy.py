@@ -173,16 +173,6 @@ DATA_GROUP = one_of(*HAHNFELDT_DATA)
 TIMES = Array(REAL, scalar_ok=True, at_most=MAX_POINTS, why="one row per time in the table of levels")
 
 
-@dataclass(frozen=True)
-class _ArrayWithExample(Array):
-    """An Array spec whose example is `sample`, so that the examples meet the relations."""
-
-    sample: tuple = ()
-
-    def example(self):
-        return np.array(self.sample, dtype=float)
-
-
 PARAMETERS = ParameterSet([
     Parameter("efficacy_tnp470", r"e_\mathrm{TNP}", HAHNFELDT_DRUGS["TNP-470"]["efficacy"],
               "kg/(mg day)", "anti-angiogenic potency of TNP-470", "hahnfeldt1999",
@@ -375,7 +365,7 @@ def _state_fits(y, regimens) -> bool:
 @checked(PARAMETERS,
          Relation("y", _state_fits, "must be (ln V, ln K): shape (2,), or (2, n) with one "
                   "column per tumour when regimens holds one list per tumour"),
-         t=REAL, y=_ArrayWithExample(LOG_SIZE, at_most=2 * MAX_TUMOURS, sample=(5.2, 6.4)),
+         t=REAL, y=Array(LOG_SIZE, at_most=2 * MAX_TUMOURS, make_example=lambda: np.array([5.2, 6.4])),
          regimens=REGIMENS,
          growth_rate=GROWTH_RATE, stimulation=STIMULATION, inhibition=INHIBITION,
          capacity_loss=CAPACITY_LOSS)
@@ -680,7 +670,7 @@ def normalisation_course(course, regimen_index=0, permeability_reduction=None,
                                pressure.core_delivery_index(alpha), f_l, f_s)
 
 
-_DAYS = _ArrayWithExample(REAL, shape=(None,), sample=(0.0, 1.0, 2.0))
+_DAYS = Array(REAL, shape=(None,), make_example=lambda: np.array([0.0, 1.0, 2.0]))
 
 
 @checked(PARAMETERS,
