@@ -10,19 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from test_notebooks import JUPYTEXT_HEADER  # one header for every test-made chapter
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_BOOK = ROOT / "tools" / "build_book.py"
-JUPYTEXT_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def chapter(title: str, *cells: str) -> str:
