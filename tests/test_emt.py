@@ -1,7 +1,5 @@
 """Tests of tmebook.emt: the Lu et al. (2013) miR-34/SNAIL/miR-200/ZEB circuit."""
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -200,7 +198,7 @@ def test_mir200_zeb_module_alone_is_a_ternary_switch_driven_by_snail():
     assert tristable[0] < tristable[1]
     # count the module's steady states inside that window directly on a fine ZEB grid
     z = np.geomspace(300.0, 1.2e6, 20000)
-    s = emt.zeb_module_curve(z) - 0.5 * sum(tristable)
+    s = emt.zeb_module_curve(z).snail - 0.5 * sum(tristable)
     s = s[np.isfinite(s)]
     assert np.sum(np.sign(s[1:]) != np.sign(s[:-1])) == 5  # 3 stable + 2 saddles
 
@@ -251,7 +249,9 @@ def test_tgf_mapping_and_its_inverse():
     default = emt.PARAMETERS.default
     assert emt.tgf_to_input(default("tgf_half")) == pytest.approx(
         default("input_basal") + 0.5 * default("input_gain"))
-    assert math.isnan(emt.input_to_tgf(1e6))
+    for outside in (1e6, 0.0):  # no dose gives an input outside [I_basal, I_basal + I_gain)
+        with pytest.raises(ValueError, match="^input_signal must lie in"):
+            emt.input_to_tgf(outside)
 
 
 def test_widget_model_runs_at_every_slider_end_and_choice_and_is_deterministic():
@@ -344,7 +344,21 @@ BAD_CALLS = [
     ("states", lambda: emt.switching_inputs(np.zeros(3), np.ones((6, 4)))),
     ("reference_input", lambda: emt.starting_states(5.0)),
     ("input_signal", lambda: emt.epithelial_state(100e3)),
+    ("input_signal", lambda: emt.input_to_tgf(150e3)),
 ]
+
+
+def test_spans_shorter_than_the_shortest_duration_are_refused():
+    # 1e-300 h never returned from LSODA; below SHORTEST_HOURS nothing moves anyway
+    short = 0.5 * emt.SHORTEST_HOURS
+    for name, call in [("t_end", lambda: emt.integrate(50e3, START, short)),
+                       ("t_end", lambda: emt.reach_steady_state(t_end=1e-300)),
+                       ("ramp_hours", lambda: emt.ramp_input(0.0, 1.0, short)),
+                       ("ramp_hours", lambda: emt.hysteresis_loop(ramp_hours=1e-300))]:
+        with pytest.raises(ValueError, match=f"^{name}"):
+            call()
+    t, states = emt.integrate(50e3, START, emt.SHORTEST_HOURS, n_out=2)
+    assert np.allclose(states[:, -1], START, rtol=1e-3)
 
 
 @pytest.mark.parametrize("name, call", BAD_CALLS, ids=[f"{i}-{name}" for i, (name, _) in enumerate(BAD_CALLS)])

@@ -102,6 +102,25 @@ def test_stability_from_eigenvalues_agrees_with_time_integration():
     assert path.y[-1] > 1e-6
 
 
+@pytest.mark.parametrize("x0, y0", [(1e3, 1.0), (5e5, 1e-6), (1e6, 500.0)])
+def test_a_flood_of_effectors_eliminates_the_tumour_and_it_stays_eliminated(x0, y0):
+    # Far more effectors than tumour cells kill the tumour to zero within the solver's
+    # tolerance. The effectors then fall back below alpha, where y = 0 repels: the solver's
+    # small negative y must not grow (it once grew until eta + y = 0 and the run failed).
+    end = immune.simulate(x0, y0, 5000.0, n_points=2)
+    assert abs(end.y[-1]) <= 1e3 * immune.ATOL
+    assert end.x[-1] == pytest.approx(X_REST)
+
+
+def test_a_tumour_below_one_cell_or_a_span_below_a_millionth_unit_is_refused():
+    for y0 in (1e-300, 0.5 * immune.ONE_CELL):
+        with pytest.raises(ValueError, match="^y0 must be 0 or"):
+            immune.simulate(X_REST, y0, 10.0)
+    assert immune.simulate(X_REST, 0.0, 10.0, n_points=2).y[-1] == 0.0
+    with pytest.raises(ValueError, match="^tau_end"):
+        immune.final_state(X_REST, 1.0, tau_end=1e-300)
+
+
 def test_dormant_oscillation_period_matches_the_time_course():
     # Kuznetsov et al. 1994 Fig. 7: damped oscillations into dormancy. The period from the
     # Jacobian's eigenvalues, 2 pi / Im(lambda), against the spacing of successive maxima of

@@ -54,6 +54,7 @@ from scipy.optimize import brentq, root
 
 from .parameters import (
     Array,
+    Domain,
     Function,
     Parameter,
     ParameterSet,
@@ -72,9 +73,10 @@ __all__ = [
     "PARAMETERS", "PHENOTYPES", "WIDGET_MODEL", "WIDGET_CONTROLS",
     "TRANSLATION_FACTORS", "MRNA_DECAY_FACTORS", "MIRNA_DECAY_FACTORS",
     "BINDING_SITES_ZEB", "BINDING_SITES_SNAIL", "BRANCH_ZEB_RANGE", "BRANCH_POINTS",
-    "SOLVER_RTOL", "SOLVER_ATOL",
+    "SOLVER_RTOL", "SOLVER_ATOL", "SHORTEST_HOURS",
     "shifted_hill", "microrna_terms", "rates", "jacobian", "max_growth_rate",
-    "states_on_branch", "zeb_module_curve", "BifurcationDiagram", "zeb_module_folds",
+    "BranchStates", "states_on_branch", "ZebModuleCurve", "zeb_module_curve",
+    "BifurcationDiagram", "zeb_module_folds",
     "bifurcation_diagram", "steady_states", "steady_states_from_guesses", "continue_branch",
     "integrate", "ramp_input", "hysteresis_loop", "switching_inputs", "epithelial_state",
     "ecadherin_like", "tgf_to_input", "input_to_tgf", "Outcome", "starting_states",
@@ -136,10 +138,16 @@ ACTIVATION = interval(1.0, 1e3, open_low=True, why="an activation: fold change a
 FOLD_CHANGE = nonnegative(at_most=1e3, why="fold change: a thousand-fold is beyond any promoter")
 #: TGF-beta concentration (ng/mL): in-vitro EMT protocols use a few ng/mL.
 TGF = nonnegative(at_most=1e4, why="ng/mL: 10 ug/mL, a thousand times any EMT protocol")
+#: The shortest duration (h): 1e-6 h (3.6 ms) is a thousandth of the shortest lifetime the
+#: decay rates allow (1e3 /h), so nothing moves by more than 0.1 % in less (and a span of
+#: 1e-300 h never returned from LSODA).
+SHORTEST_HOURS = 1e-6
 #: Durations of integrations (h).
-DURATION = positive(at_most=1e6, why="hours: about 114 years, longer than any cell lives")
-RAMP_HOURS = positive(at_most=5e5, why="hours: the ramp goes up and down, and an integration "
-                      "lasts at most 1e6 h")
+DURATION = interval(SHORTEST_HOURS, 1e6, why="hours: from 3.6 ms, a thousandth of the shortest "
+                    "lifetime the decay rates allow, to about 114 years, longer than any cell "
+                    "lives")
+RAMP_HOURS = interval(SHORTEST_HOURS, 5e5, why="hours: from 3.6 ms (see the durations); the "
+                      "ramp goes up and down, and an integration lasts at most 1e6 h")
 OUTPUT_POINTS = count(2, 100_000, why="output times: 1e5 states are about 5 MB")
 #: Numbers of inputs a continuation steps through (one root solve, about 1 ms, each).
 CONTINUATION_STEPS = 10_000
@@ -180,10 +188,39 @@ class Either:
         return [v for spec in self.specs for v in spec.bad_values() if not self.accepts(v)]
 
 
+# Some inputs must also meet a condition between arguments (a Relation: one input per
+# state, an input a TGF-beta dose can give). A spec's own example, a constant, need not meet
+# it, so these specs give an example that does: the contract test and tools/probe_inputs.py
+# call each function with it while they vary another argument, and a refusal must then name
+# the argument they vary.
+
+
+@dataclass(frozen=True)
+class _ArrayWithExample(Array):
+    """An Array spec whose example is `make_example()`, a valid input of its functions."""
+
+    make_example: Callable[[], Any] | None = None
+
+    def example(self):
+        return self.make_example()
+
+
+@dataclass(frozen=True)
+class _DomainWithExample(Domain):
+    """A Domain whose example is `make_example()`, a valid input of its functions."""
+
+    make_example: Callable[[], float] | None = None
+
+    def example(self):
+        return self.make_example()
+
+
 #: One state (6,) or several states (6, N), molecules.
 STATES = Either(Array(MOLECULES, shape=(6,)), Array(MOLECULES, shape=(6, None), at_most=6 * CURVE_POINTS))
-#: A single input or one input per state (molecules).
-INPUTS = Array(MOLECULES, scalar_ok=True, at_most=CURVE_POINTS)
+#: A single input or one input per state (molecules). Its example is a single input (the
+#: reference input of the starting states, as a 0-d array), which fits any state.
+INPUTS = _ArrayWithExample(MOLECULES, scalar_ok=True, at_most=CURVE_POINTS,
+                           make_example=lambda: np.array(1e3 * PARAMETERS.default("reference_input")))
 #: A number or an array of molecule numbers.
 LEVELS = Array(MOLECULES, scalar_ok=True)
 #: ZEB levels along the steady-state curve.
@@ -300,7 +337,8 @@ _ASSUMED = [
         "input_gain", r"I_\mathrm{gain}", 80e3, "molecules",
         "maximal extra input from saturating TGF-β", None,
         "illustrative: large enough that saturating TGF-β leaves only the M state",
-        domain=positive(at_most=3.5e7, why="molecules: I_basal + I_gain stays within the "
+        domain=interval(1.0, 3.5e7, why="molecules: at least one (below, TGF-β moves the "
+                        "input by less than a molecule); I_basal + I_gain stays within the "
                         "input range, 7e7"),
     ),
 ]
@@ -476,9 +514,39 @@ def _zeb_module(zeb, p):
     return mu200, mzeb, np.where(solved, snail, np.nan)
 
 
+@dataclass(frozen=True)
+class BranchStates:
+    """Steady states along the curve parametrised by the ZEB level (`states_on_branch`):
+    `states` (6, N, molecules) and the input that holds each, `input_signal` (N, molecules;
+    negative where no non-negative input can hold the state). Unpacks, and indexes, as the
+    pair (states, input_signal).
+
+    Both are NaN at a ZEB level that no finite input holds (NAN_MEANS).
+    """
+
+    states: np.ndarray
+    input_signal: np.ndarray
+
+    NAN_MEANS = {
+        "states": "NaN at a ZEB level that no steady state of the circuit has (no SNAIL level "
+                  "holds it in the miR-200/ZEB module, or no finite input holds that SNAIL)",
+        "input_signal": "NaN where `states` is NaN: no finite input holds that ZEB level",
+    }
+
+    def __iter__(self):
+        return iter((self.states, self.input_signal))
+
+    def __getitem__(self, index):
+        return (self.states, self.input_signal)[index]
+
+    def __len__(self) -> int:
+        return 2
+
+
 @checked(PARAMETERS, zeb=ZEB_GRID, params=PARAMETERS)
-def states_on_branch(zeb: np.ndarray, params: Values | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Steady states parametrised by the ZEB protein level: (states (6, N), input I (N)).
+def states_on_branch(zeb: np.ndarray, params: Values | None = None) -> BranchStates:
+    """Steady states parametrised by the ZEB protein level: a `BranchStates`, unpacking as
+    (states (6, N), input I (N)).
 
     At steady state, for a given ZEB level Z:
       1. ZEB mRNA is k_Z Z / (g_Z L(mu200)), and the miR-200 balance then fixes the SNAIL
@@ -489,7 +557,8 @@ def states_on_branch(zeb: np.ndarray, params: Values | None = None) -> tuple[np.
       3. with S and Z known, the miR-34 balance is increasing in mu34 (one root);
       4. the SNAIL-mRNA balance then gives the input I explicitly (inverting the input's
          shifted Hill function).
-    Points where no finite I exists are NaN; negative I marks states that no
+    Points where no finite I exists are NaN (for the published parameters, ZEB below about
+    430 or above about 1.1e6 molecules: `BranchStates.NAN_MEANS`); negative I marks states that no
     (non-negative) input can hold. The curve I(Z) is the whole bifurcation diagram; its
     local extrema are the saddle-node points.
     """
@@ -524,19 +593,35 @@ def states_on_branch(zeb: np.ndarray, params: Values | None = None) -> tuple[np.
     bad = ~np.isfinite(input_signal) | ~np.all(np.isfinite(states), axis=0)
     states[:, bad] = np.nan
     input_signal = np.where(bad, np.nan, input_signal)
-    return states, input_signal
+    return BranchStates(states, input_signal)
 
 
 _states_on_branch = states_on_branch.__wrapped__  # for the fold refinement's local grids
 
 
+@dataclass(frozen=True)
+class ZebModuleCurve:
+    """The steady states of the miR-200/ZEB module driven by SNAIL (`zeb_module_curve`):
+    at each ZEB level `zeb` (molecules), the SNAIL level `snail` (molecules) that holds it.
+
+    `snail` is NaN at a ZEB level that no SNAIL level holds (NAN_MEANS).
+    """
+
+    zeb: np.ndarray
+    snail: np.ndarray
+
+    NAN_MEANS = {"snail": "NaN at a ZEB level that no SNAIL level holds stationary in the "
+                          "module (for the published parameters, below about 430 or above "
+                          "about 1.5e6 molecules of ZEB)"}
+
+
 @checked(PARAMETERS, zeb=ZEB_GRID, params=PARAMETERS)
-def zeb_module_curve(zeb: np.ndarray, params: Values | None = None) -> np.ndarray:
-    """The miR-200/ZEB module alone, driven by SNAIL as its input: SNAIL level (molecules)
-    at which each ZEB level is stationary (step 1-2 of `states_on_branch`); NaN where no
-    SNAIL level holds that ZEB level. Its local extrema are the module's saddle-node points
-    (its tristability)."""
-    return _zeb_module(zeb, params)[2]
+def zeb_module_curve(zeb: np.ndarray, params: Values | None = None) -> ZebModuleCurve:
+    """The miR-200/ZEB module alone, driven by SNAIL as its input: the SNAIL level
+    (molecules) at which each ZEB level is stationary (step 1-2 of `states_on_branch`), as
+    a `ZebModuleCurve`; its `snail` is NaN where no SNAIL level holds that ZEB level. Its
+    local extrema are the module's saddle-node points (its tristability)."""
+    return ZebModuleCurve(zeb, _zeb_module(zeb, params)[2])
 
 
 def _four_folds(folds) -> None:
@@ -888,16 +973,29 @@ def tgf_to_input(tgf: Any, input_basal: float | None = None, input_gain: float |
     return result if result.ndim else float(result)
 
 
-@checked(PARAMETERS, input_signal=MOLECULES)
+def _dose_gives(input_signal, input_basal, input_gain) -> bool:
+    return input_basal <= input_signal < input_basal + input_gain
+
+
+#: An input that a TGF-beta dose gives (molecules); its example is the input at the
+#: half-maximal dose of the recorded map, inside [I_basal, I_basal + I_gain).
+DOSE_INPUT = _DomainWithExample(
+    MOLECULES.low, MOLECULES.high, why=MOLECULES.why,
+    make_example=lambda: PARAMETERS.default("input_basal") + 0.5 * PARAMETERS.default("input_gain"))
+
+
+@checked(PARAMETERS, Relation("input_signal", _dose_gives,
+                              "must lie in [input_basal, input_basal + input_gain), the inputs "
+                              "a TGF-beta dose gives"),
+         input_signal=DOSE_INPUT)
 def input_to_tgf(input_signal: float, input_basal: float | None = None,
                  input_gain: float | None = None, tgf_half: float | None = None) -> float:
     """TGF-beta (ng/mL) giving an input (molecules): the inverse of `tgf_to_input`.
 
-    Found with brentq on the monotone map, so it stays valid if the map changes shape;
-    NaN when the input lies outside [I_basal, I_basal + I_gain).
+    Found with brentq on the monotone map, so it stays valid if the map changes shape. An
+    input outside [I_basal, I_basal + I_gain), which no dose gives, is refused (ValueError
+    naming `input_signal`).
     """
-    if not input_basal <= input_signal < input_basal + input_gain:
-        return math.nan
 
     def dose_map(tgf):
         return tgf_to_input.__wrapped__(np.asarray(tgf, dtype=float), input_basal, input_gain, tgf_half)

@@ -46,6 +46,7 @@ from scipy.optimize import brentq
 from .parameters import (
     REAL,
     Array,
+    Domain,
     Instance,
     Parameter,
     ParameterSet,
@@ -165,9 +166,45 @@ RTOL, ATOL = 1e-8, 1e-12
 #: Cell densities x, y (units of 10^6 cells): the carrying capacity is 500; 10^6 units
 #: (10^12 cells) is beyond any tumour or effector population and keeps x y finite.
 DENSITY = interval(0.0, 1e6, why="10^12 cells, beyond any tumour or effector population")
-#: Dimensionless follow-up times: 10^4 units of tau are about 250 years, far beyond any
-#: follow-up; the bound keeps every integration short.
-TAU_END = positive(at_most=1e4, why="10^4 units of tau are about 250 years")
+#: The smallest tumour the model follows: one cell, 10^-6 units of y. A positive tumour
+#: below it is no tumour; and one near the solver's absolute tolerance ATOL (10^-12) is lost
+#: in its error: the solver cannot follow its growth (a start at 1e-100 ended eliminated
+#: instead of dormant).
+ONE_CELL = 1e-6
+
+
+@dataclass(frozen=True)
+class _ZeroOrFrom(Domain):
+    """A Domain of 0 and of the values from `floor` to `high`: a population that is absent, or
+    present with at least `floor`."""
+
+    floor: float = 0.0
+
+    def describe(self) -> str:
+        return (f"0 or a finite real >= {self.floor:g} and <= {self.high:g}"
+                + (f" ({self.why})" if self.why else ""))
+
+    def check(self, name: str, value):
+        number = super().check(name, value)
+        if 0.0 < number < self.floor:
+            raise ValueError(f"{name} must be {self.describe()}, got {value!r}")
+        return number
+
+    def bad_values(self) -> list:
+        return super().bad_values() + [self.floor / 2, 1e-300]
+
+
+#: An initial tumour: none (0) or at least one cell, and at most DENSITY's bound.
+TUMOUR_START = _ZeroOrFrom(0.0, DENSITY.high, floor=ONE_CELL,
+                           why="no tumour, or at least one cell (10^-6 units): a smaller "
+                           "one is no tumour, and near ATOL the solver loses it; at most "
+                           "10^12 cells")
+#: Dimensionless follow-up times: at least 10^-6 units of tau (about 0.8 s: no cell
+#: divides, dies or kills in less; a span of 1e-300 never returned from LSODA); 10^4 units
+#: are about 250 years, far beyond any follow-up, and the bound keeps every integration
+#: short.
+TAU_END = interval(1e-6, 1e4, why="10^-6 units of tau are about 0.8 s, less than any cell "
+                   "process takes; 10^4 units are about 250 years")
 #: Output points of a trajectory.
 N_POINTS = count(2, 100_000, why="output points of one trajectory")
 #: A step off an equilibrium along an eigenvector (relative for the saddle): below 1e-12
@@ -272,10 +309,15 @@ def rhs(tau: float, state: ArrayLike, model: Model) -> np.ndarray:
 def _solver_rhs(model: Model):
     """`rhs` for the solvers: no checks per step, and the model's numbers as plain attributes
     (a Model looks each one up through Values.__getattr__, which costs more than the
-    arithmetic of a step)."""
+    arithmetic of a step).
+
+    The tumour enters as max(y, 0): near elimination the solver's y dips below zero by up
+    to ATOL, and while x < alpha/killing the line y = 0 repels (tumours grow there), so a
+    negative y would grow without bound until eta + y = 0 divides by zero.
+    At y <= 0 the tumour term is zero: y = 0 stays invariant, as for the true densities."""
     plain = SimpleNamespace(**model.as_dict(), recruitment=model.recruitment,
                             killing=model.killing)
-    return lambda t, z: rhs.__wrapped__(t, z, plain)
+    return lambda t, z: rhs.__wrapped__(t, (z[0], max(z[1], 0.0)), plain)
 
 
 @checked(PARAMETERS, x=DENSITY, y=DENSITY, model=MODEL)
@@ -426,14 +468,16 @@ class Trajectory:
         return self.y * SCALE_CELLS
 
 
-@checked(PARAMETERS, x0=DENSITY, y0=DENSITY, tau_end=TAU_END, model=MODEL, n_points=N_POINTS)
+@checked(PARAMETERS, x0=DENSITY, y0=TUMOUR_START, tau_end=TAU_END, model=MODEL,
+         n_points=N_POINTS)
 def simulate(x0: float, y0: float, tau_end: float, model: Model = Model(),
              n_points: int = 400) -> Trajectory:
     """Integrate from (x0, y0) for a dimensionless time tau_end (LSODA: stiff near y = 0).
 
-    Near elimination a density may dip below zero by up to the solver's absolute tolerance
-    (ATOL). A start far above the carrying capacity 1/beta of a very stiff model can defeat
-    the solver: that is reported as a RuntimeError, never as NaN.
+    y0 is 0 (no tumour) or at least one cell (ONE_CELL). Near elimination the tumour may
+    dip below zero by up to the solver's absolute tolerance (ATOL); it stays there (the
+    solver sees max(y, 0)). A start far above the carrying capacity 1/beta of a very stiff
+    model can defeat the solver: that is reported as a RuntimeError, never as NaN.
     """
     t_eval = np.linspace(0.0, tau_end, n_points)
     sol = solve_ivp(_solver_rhs(model), (0.0, tau_end), [x0, y0],
@@ -445,7 +489,7 @@ def simulate(x0: float, y0: float, tau_end: float, model: Model = Model(),
     return Trajectory(sol.t, sol.y[0], sol.y[1])
 
 
-@checked(PARAMETERS, x0=DENSITY, y0=DENSITY, model=MODEL, tau_end=TAU_END)
+@checked(PARAMETERS, x0=DENSITY, y0=TUMOUR_START, model=MODEL, tau_end=TAU_END)
 def final_state(x0: float, y0: float, model: Model = Model(),
                 tau_end: float = 1500.0) -> Equilibrium:
     """The equilibrium a long integration from (x0, y0) ends nearest to (in log tumour size)."""
