@@ -30,9 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tmebook.parameters import (
-    Array,
     Domain,
-    Instance,
     Optional,
     Parameter,
     ParameterSet,

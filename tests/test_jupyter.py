@@ -6,7 +6,6 @@ chapter driven in JupyterLab in chromium: open, run all, move a slider, see the 
 
 import asyncio
 import json
-import os
 import secrets
 import socket
 import subprocess

@@ -7,7 +7,6 @@ none; how the value was confirmed) are tested here too.
 """
 
 import math
-import re
 from pathlib import Path
 
 import pybtex.database

@@ -67,6 +67,7 @@ from .parameters import (
     one_of,
     positive,
     Reproduction,
+    Either,
 )
 
 __all__ = [
@@ -156,70 +157,11 @@ CONTINUATION_STEPS = 10_000
 CURVE_POINTS = 100_000
 
 
-class Either:
-    """A value accepted by the first of `specs` that accepts it: a number or a drive, one
-    state or many. Refused when every spec refuses it; the message names the argument."""
-
-    def __init__(self, *specs):
-        self.specs = specs
-
-    def check(self, name: str, value):
-        errors = []
-        for spec in self.specs:
-            try:
-                return spec.check(name, value)
-            except (TypeError, ValueError) as error:
-                errors.append(error)
-        # a value of the right kind but out of bounds is a ValueError, as for a single spec
-        kind = ValueError if any(isinstance(e, ValueError) for e in errors) else TypeError
-        raise kind("; or ".join(str(e) for e in errors if isinstance(e, kind))) from None
-
-    def accepts(self, value) -> bool:
-        try:
-            self.check("value", value)
-        except (TypeError, ValueError):
-            return False
-        return True
-
-    def example(self):
-        return self.specs[0].example()
-
-    def bad_values(self) -> list:
-        return [v for spec in self.specs for v in spec.bad_values() if not self.accepts(v)]
-
-
-# Some inputs must also meet a condition between arguments (a Relation: one input per
-# state, an input a TGF-beta dose can give). A spec's own example, a constant, need not meet
-# it, so these specs give an example that does: the contract test and tools/probe_inputs.py
-# call each function with it while they vary another argument, and a refusal must then name
-# the argument they vary.
-
-
-@dataclass(frozen=True)
-class _ArrayWithExample(Array):
-    """An Array spec whose example is `make_example()`, a valid input of its functions."""
-
-    make_example: Callable[[], Any] | None = None
-
-    def example(self):
-        return self.make_example()
-
-
-@dataclass(frozen=True)
-class _DomainWithExample(Domain):
-    """A Domain whose example is `make_example()`, a valid input of its functions."""
-
-    make_example: Callable[[], float] | None = None
-
-    def example(self):
-        return self.make_example()
-
-
 #: One state (6,) or several states (6, N), molecules.
 STATES = Either(Array(MOLECULES, shape=(6,)), Array(MOLECULES, shape=(6, None), at_most=6 * CURVE_POINTS))
 #: A single input or one input per state (molecules). Its example is a single input (the
 #: reference input of the starting states, as a 0-d array), which fits any state.
-INPUTS = _ArrayWithExample(MOLECULES, scalar_ok=True, at_most=CURVE_POINTS,
+INPUTS = Array(MOLECULES, scalar_ok=True, at_most=CURVE_POINTS,
                            make_example=lambda: np.array(1e3 * PARAMETERS.default("reference_input")))
 #: A number or an array of molecule numbers.
 LEVELS = Array(MOLECULES, scalar_ok=True)
@@ -979,7 +921,7 @@ def _dose_gives(input_signal, input_basal, input_gain) -> bool:
 
 #: An input that a TGF-beta dose gives (molecules); its example is the input at the
 #: half-maximal dose of the recorded map, inside [I_basal, I_basal + I_gain).
-DOSE_INPUT = _DomainWithExample(
+DOSE_INPUT = Domain(
     MOLECULES.low, MOLECULES.high, why=MOLECULES.why,
     make_example=lambda: PARAMETERS.default("input_basal") + 0.5 * PARAMETERS.default("input_gain"))
 

@@ -39,7 +39,6 @@ from scipy.optimize import brentq
 
 from .parameters import (
     Array,
-    Domain,
     Optional,
     Parameter,
     ParameterSet,

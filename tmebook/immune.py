@@ -46,7 +46,6 @@ from scipy.optimize import brentq
 from .parameters import (
     REAL,
     Array,
-    Domain,
     Instance,
     Parameter,
     ParameterSet,
@@ -59,6 +58,7 @@ from .parameters import (
     positive,
     subset_of,
     Reproduction,
+    zero_or,
 )
 
 __all__ = [
@@ -173,32 +173,10 @@ DENSITY = interval(0.0, 1e6, why="10^12 cells, beyond any tumour or effector pop
 ONE_CELL = 1e-6
 
 
-@dataclass(frozen=True)
-class _ZeroOrFrom(Domain):
-    """A Domain of 0 and of the values from `floor` to `high`: a population that is absent, or
-    present with at least `floor`."""
-
-    floor: float = 0.0
-
-    def describe(self) -> str:
-        return (f"0 or a finite real >= {self.floor:g} and <= {self.high:g}"
-                + (f" ({self.why})" if self.why else ""))
-
-    def check(self, name: str, value):
-        number = super().check(name, value)
-        if 0.0 < number < self.floor:
-            raise ValueError(f"{name} must be {self.describe()}, got {value!r}")
-        return number
-
-    def bad_values(self) -> list:
-        return super().bad_values() + [self.floor / 2, 1e-300]
-
-
 #: An initial tumour: none (0) or at least one cell, and at most DENSITY's bound.
-TUMOUR_START = _ZeroOrFrom(0.0, DENSITY.high, floor=ONE_CELL,
-                           why="no tumour, or at least one cell (10^-6 units): a smaller "
-                           "one is no tumour, and near ATOL the solver loses it; at most "
-                           "10^12 cells")
+TUMOUR_START = zero_or(ONE_CELL, DENSITY.high,
+                       why="no tumour, or at least one cell (10^-6 units): a smaller one is no "
+                       "tumour, and near ATOL the solver loses it; at most 10^12 cells")
 #: Dimensionless follow-up times: at least 10^-6 units of tau (about 0.8 s: no cell
 #: divides, dies or kills in less; a span of 1e-300 never returned from LSODA); 10^4 units
 #: are about 250 years, far beyond any follow-up, and the bound keeps every integration

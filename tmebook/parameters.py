@@ -215,6 +215,32 @@ ATOL = Domain(1e-14, 1.0, why="absolute solver tolerance: below 1e-14 a solution
               "cannot meet it (the solver stalls), above 1 it means nothing")
 
 
+@dataclass(frozen=True)
+class ZeroOr(Domain):
+    """0, or the values from `floor` to `high`: a quantity that is absent, or present with at
+    least `floor` (a population of at least one cell, a constant that is 0 or resolvable)."""
+
+    floor: float = 0.0
+
+    def describe(self) -> str:
+        return (f"0 or a finite real >= {self.floor:g} and <= {self.high:g}"
+                + (f" ({self.why})" if self.why else ""))
+
+    def check(self, name: str, value):
+        number = super().check(name, value)
+        if 0.0 < number < self.floor:
+            raise ValueError(f"{name} must be {self.describe()}, got {value!r}")
+        return number
+
+    def bad_values(self) -> list:
+        return super().bad_values() + [self.floor / 2, 1e-300]
+
+
+def zero_or(at_least: float, at_most: float = math.inf, *, why: str = "") -> ZeroOr:
+    """0, or reals in [at_least, at_most]."""
+    return ZeroOr(0.0, at_most, floor=at_least, why=why)
+
+
 # --- specs for arguments that are not single numbers --------------------------------------
 
 
@@ -288,6 +314,38 @@ class Array:
                         and math.isfinite(v)):
             bad.append(np.full(good.shape, outside))
         return bad
+
+
+class Either:
+    """A value accepted by the first of `specs` that accepts it: a number or a drive, one
+    state or many. Refused when every spec refuses it; the message names the argument."""
+
+    def __init__(self, *specs):
+        self.specs = specs
+
+    def check(self, name: str, value):
+        errors = []
+        for spec in self.specs:
+            try:
+                return spec.check(name, value)
+            except (TypeError, ValueError) as error:
+                errors.append(error)
+        # a value of the right kind but out of bounds is a ValueError, as for a single spec
+        kind = ValueError if any(isinstance(e, ValueError) for e in errors) else TypeError
+        raise kind("; or ".join(str(e) for e in errors if isinstance(e, kind))) from None
+
+    def accepts(self, value) -> bool:
+        try:
+            self.check("value", value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def example(self):
+        return self.specs[0].example()
+
+    def bad_values(self) -> list:
+        return [v for spec in self.specs for v in spec.bad_values() if not self.accepts(v)]
 
 
 @dataclass(frozen=True)

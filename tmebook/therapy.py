@@ -54,7 +54,6 @@ from .parameters import (
     REAL,
     RTOL,
     Array,
-    Domain,
     Instance,
     Optional,
     Parameter,

@@ -16,11 +16,9 @@ import collections
 import importlib
 import inspect
 import math
-import signal
 import sys
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
