@@ -191,8 +191,8 @@ def test_grid_refinement_barely_moves_the_invasion_front():
 
 def test_widget_grid_is_close_to_the_reference():
     # the chapter's panel (RK45) and the live widget (RK23, looser tolerances), both on 64 cells
-    reference = ecm.invade_1d(400, times=ecm.WIDGET_TIMES).invasion_depth()
-    for run in (ecm.invasion_panel(), ecm.live_invasion()):
+    reference = ecm.invade_1d(400, times=ecm.REFERENCE_TIMES).invasion_depth()
+    for run in (ecm.reference_invasion(), ecm.live_invasion()):
         assert np.max(np.abs(run.invasion_depth() - reference)) < 3e-3
 
 
@@ -213,7 +213,7 @@ def test_widget_model_gives_the_live_run_and_the_published_one():
 def test_live_widget_tracks_the_panel_over_its_slider_box(settings):
     # The widget integrates the panel's grid with RK23 at looser tolerances, for speed:
     # its invasion depths stay within 1e-3 of the panel's, its fields within 0.02.
-    panel, live = ecm.invasion_panel(**settings), ecm.live_invasion(**settings)
+    panel, live = ecm.reference_invasion(**settings), ecm.live_invasion(**settings)
     assert np.max(np.abs(live.invasion_depth() - panel.invasion_depth())) < 1e-3
     assert np.max(np.abs(live.cells - panel.cells)) < 0.02
     assert np.max(np.abs(live.matrix - panel.matrix)) < 0.02

@@ -48,7 +48,7 @@ def test_emt_off_is_chapter_6_map_at_the_background_tgf():
 
 def test_invasion_off_is_chapter_8_published_run_exactly():
     run = ig.simulate_tme(coupling_invasion=0.0)
-    published = ecm.invasion_panel().invasion_depth()[-1]
+    published = ecm.reference_invasion().invasion_depth()[-1]
     assert np.all(run.haptotaxis == ecm.PARAMETERS["haptotaxis"].value)
     assert np.all(run.invasion_depth == published)
 
@@ -151,7 +151,7 @@ def test_invasion_coupling_is_monotone_and_bounded():
     assert np.all(np.diff(ig.invasion_depth(gamma)) > 0)
     # a table point against a direct run between the nodes: linear interpolation is close
     g = 0.5 * (grid[3] + grid[4])
-    direct = ecm.invasion_panel(haptotaxis=g).invasion_depth()[-1]
+    direct = ecm.reference_invasion(haptotaxis=g).invasion_depth()[-1]
     assert ig.invasion_depth(g) == pytest.approx(direct, abs=0.01)
 
 

@@ -52,9 +52,9 @@ from .parameters import count, interval, nonnegative, one_of, positive, read_onl
 __all__ = [
     "INITIAL_WIDTH_EPS", "INITIAL_MATRIX_DEFICIT", "INITIAL_ENZYME_RATIO", "LEADING_FRACTION",
     "CLUSTER_PROMINENCE", "RTOL", "ATOL", "FAST_RTOL", "FAST_ATOL", "PARAMETERS", "RATES",
-    "WIDGET_CELLS", "WIDGET_TIMES", "cell_centres", "initial_state_1d", "Invasion",
+    "REFERENCE_CELLS", "REFERENCE_TIMES", "cell_centres", "initial_state_1d", "Invasion",
     "solve_invasion", "invade_1d", "enzyme_total_exact", "heterogeneous_matrix",
-    "initial_state_2d", "invade_2d", "invasion_panel", "live_invasion", "LiveRuns", "live_runs",
+    "initial_state_2d", "invade_2d", "reference_invasion", "live_invasion", "LiveRuns", "live_runs",
     "WIDGET_MODEL", "WIDGET_CONTROLS",
     "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
@@ -252,13 +252,14 @@ EXPLICIT_RELATION = Relation(
         enzyme_production, enzyme_decay, mmp_inhibition) <= MAX_EXPLICIT_STEPS,
     f"is explicit and would need more than {MAX_EXPLICIT_STEPS} steps here (use BDF)")
 
-#: Grid of the chapter's 1-D panel (cells on [0, 1]) and the times it reports. On 64 cells
+#: Grid of the chapter's reference run (cells on [0, 1]) and the times it reports: the
+#: numbers chapters 8, 10 and 11 publish are read from it (reference_invasion). On 64 cells
 #: the invasion depth is within 0.003 of a 400-cell reference (see the tests), and
 #: diffusion is only mildly stiff (d_n / h^2 ~ 4), so the explicit RK45 takes fewer, cheaper
 #: steps than BDF, whose Newton iterations stall on the limiter's kinks at strong haptotaxis.
-WIDGET_CELLS = 64
-WIDGET_TIMES = read_only(np.linspace(0.0, 10.0, 21))
-PANEL_METHOD = "RK45"
+REFERENCE_CELLS = 64
+REFERENCE_TIMES = read_only(np.linspace(0.0, 10.0, 21))
+REFERENCE_METHOD = "RK45"
 #: The live widget reruns the same grid with RK23 at looser tolerances: about half the
 #: right-hand sides of the panel's RK45 at the slowest slider corner, and invasion depths
 #: within 1e-3 of the panel's (see the tests).
@@ -656,28 +657,29 @@ def invade_2d(n_cells: int = 40, times: ArrayLike = OUTPUT_TIMES, seed: int = 0,
 
 
 @lru_cache(maxsize=1)
-def _widget_initial_state():
-    return tuple(read_only(a) for a in initial_state_1d(WIDGET_CELLS))
+def _reference_initial_state():
+    return tuple(read_only(a) for a in initial_state_1d(REFERENCE_CELLS))
 
 
 @checked(PARAMETERS)
-def invasion_panel(enzyme_production: float | None = None, haptotaxis: float | None = None,
+def reference_invasion(enzyme_production: float | None = None, haptotaxis: float | None = None,
                    mmp_inhibition: float | None = None) -> Invasion:
-    """The chapter's 1-D panel: the invasion on the coarse WIDGET_CELLS grid (RK45, rtol
-    FAST_RTOL). Chapters 8, 10 and 11 read their numbers from it."""
-    return solve_invasion(_widget_initial_state(), WIDGET_TIMES,
+    """The chapter's reference run: the 1-D invasion on the coarse REFERENCE_CELLS grid (RK45,
+    rtol FAST_RTOL). Chapters 8, 10 and 11 read their numbers from it; the live widget
+    (live_invasion) is a faster, looser run of the same grid and never feeds a number."""
+    return solve_invasion(_reference_initial_state(), REFERENCE_TIMES,
                           enzyme_production=enzyme_production, haptotaxis=haptotaxis,
-                          mmp_inhibition=mmp_inhibition, method=PANEL_METHOD,
+                          mmp_inhibition=mmp_inhibition, method=REFERENCE_METHOD,
                           rtol=FAST_RTOL, atol=FAST_ATOL)
 
 
 @checked(PARAMETERS)
 def live_invasion(enzyme_production: float | None = None, haptotaxis: float | None = None,
                   mmp_inhibition: float | None = None) -> Invasion:
-    """The widget's model: `invasion_panel` on the same grid, integrated by RK23 at looser
+    """The widget's model: `reference_invasion` on the same grid, integrated by RK23 at looser
     tolerances (WIDGET_RTOL, WIDGET_ATOL), so that every slider setting answers in well
     under 100 ms; its invasion depths stay within 1e-3 of the panel's."""
-    return solve_invasion(_widget_initial_state(), WIDGET_TIMES,
+    return solve_invasion(_reference_initial_state(), REFERENCE_TIMES,
                           enzyme_production=enzyme_production, haptotaxis=haptotaxis,
                           mmp_inhibition=mmp_inhibition, method=WIDGET_METHOD,
                           rtol=WIDGET_RTOL, atol=WIDGET_ATOL)
@@ -721,7 +723,7 @@ MODEL_NAME = "haptotactic invasion with matrix degradation"
 
 
 def _largest_cell_mass_change() -> float:
-    totals = invasion_panel().total("cells")
+    totals = reference_invasion().total("cells")
     return float(np.max(np.abs(totals / totals[0] - 1.0)))
 
 

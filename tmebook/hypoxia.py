@@ -56,7 +56,7 @@ from .parameters import (
 __all__ = [
     "DRY_GAS_PRESSURE_MMHG", "OMEGA_MMHG_KG_PER_M3", "DLD1_OCR_M3_PER_KG_S",
     "DLD1_DIFFUSION_LIMIT_UM", "THOMLINSON_GRAY_DISTANCE_UM", "SECOMB_TUMOUR_OCR_ML_100G_MIN",
-    "PARAMETERS", "WIDGET_GRID", "WIDGET_TOLERANCE", "WIDGET_FORCING", "WIDGET_MODEL",
+    "PARAMETERS", "SECTION_GRID", "WIDGET_GRID", "WIDGET_TOLERANCE", "WIDGET_FORCING", "WIDGET_MODEL",
     "WIDGET_CONTROLS",
     "percent_o2_to_mmhg", "ocr_to_pressure_rate", "ml_per_100g_min_to_si",
     "planar_diffusion_distance", "planar_profile", "krogh_profile", "krogh_diffusion_distance",
@@ -253,8 +253,11 @@ PARAMETERS = ParameterSet([
     ),
 ])
 
-#: Grid of the widget and the kernel-free figure (the benchmark times this resolution).
-WIDGET_GRID = 80
+#: Grid of the chapter's reference section (tissue_section): the numbers chapters 5 and 11
+#: publish are read from it. The live panel shows the same section (WIDGET_GRID); making the
+#: widget faster must never change this grid.
+SECTION_GRID = 80
+WIDGET_GRID = SECTION_GRID
 #: The live panel's solver (widget_section) stops Newton's method at a step of 1e-3 of the
 #: vessel pO2 (tissue_section: 1e-10) and solves each Newton step only to 1e-2 of its
 #: residual (tissue_section: down to 1e-12): its field agrees with tissue_section's to
@@ -729,7 +732,7 @@ SECTION_RELATIONS = (
 
 @checked(PARAMETERS, *SECTION_RELATIONS, vessels=VESSELS, n_grid=GRID)
 def solve_section(vessels: ArrayLike, section_side: float | None = None,
-                  n_grid: int = WIDGET_GRID, p_vessel: float | None = None, diffusivity: float | None = None,
+                  n_grid: int = SECTION_GRID, p_vessel: float | None = None, diffusivity: float | None = None,
                   consumption: float | None = None, km: float | None = None,
                   vessel_radius: float | None = None) -> TissueSection:
     """Steady pO2 in a square tissue section with vessels at the given centres (um).
@@ -750,8 +753,9 @@ def solve_section(vessels: ArrayLike, section_side: float | None = None,
 @checked(PARAMETERS, seed=SEED, n_grid=GRID)
 def tissue_section(vessel_spacing: float | None = None, p_vessel: float | None = None,
                    consumption: float | None = None, seed: int = 0,
-                   n_grid: int = WIDGET_GRID) -> TissueSection:
-    """Random vessels at a spacing, then the steady pO2 field (the chapter's section)."""
+                   n_grid: int = SECTION_GRID) -> TissueSection:
+    """The chapter's reference section: random vessels at a spacing, then the steady pO2
+    field on SECTION_GRID. Chapters 5 and 11 read their numbers from it."""
     return solve_section(random_vessels(vessel_spacing, seed=seed), n_grid=n_grid,
                          p_vessel=p_vessel, consumption=consumption)
 

@@ -36,7 +36,7 @@ C4  EMT -> invasion. Mesenchymal cells follow matrix gradients more strongly:
         gamma = gamma_0 + s4 (gamma_max - gamma_0) m,
     gamma_0 the published haptotaxis coefficient of chapter 8. The invasion depth reported
     at each time is the depth (units of the domain side L, 1) that chapter 8's 1-D
-    invasion (`ecm.invasion_panel`) reaches by its end time with that gamma: an invasive
+    invasion (`ecm.reference_invasion`) reaches by its end time with that gamma: an invasive
     potential, read from a table precomputed at 10 values of gamma.
 
 Also: `reproduction_table()`, every chapter's published number beside the book's, with a
@@ -338,11 +338,11 @@ def population_phenotypes(inputs: np.ndarray | float,
 @checked(PARAMETERS)
 @lru_cache(maxsize=1)
 def invasion_table() -> tuple[np.ndarray, np.ndarray]:
-    """(haptotaxis values, invasion depth at chapter 8's end time) from `ecm.invasion_panel`.
+    """(haptotaxis values, invasion depth at chapter 8's end time) from `ecm.reference_invasion`.
 
     Computed once and reused by every run: the arrays are read-only.
     """
-    depths = [float(ecm.invasion_panel(haptotaxis=float(g)).invasion_depth()[-1]) for g in HAPTOTAXIS_GRID]
+    depths = [float(ecm.reference_invasion(haptotaxis=float(g)).invasion_depth()[-1]) for g in HAPTOTAXIS_GRID]
     return HAPTOTAXIS_GRID, read_only(np.array(depths))
 
 

@@ -752,7 +752,7 @@ def mmp_inhibitor_effect(levels) -> tuple[np.ndarray, np.ndarray]:
     """(invasion depth, degradation front) at the end of chapter 8's 1-D run for each level."""
     depth, front = [], []
     for level in levels:
-        run = ecm.invasion_panel(mmp_inhibition=float(level))
+        run = ecm.reference_invasion(mmp_inhibition=float(level))
         depth.append(run.invasion_depth()[-1])
         front.append(run.degradation_front()[-1])
     return np.array(depth), np.array(front)
