@@ -137,7 +137,7 @@ def test_chapter_runs_as_a_notebook_through_the_server(lab, chapter):
     assert len(results) == len(code)
 
     # the live panel: one cell displays the sliders (a widget), the next shows the figure
-    panel = next(i for i, source in enumerate(code) if "LivePanel(" in source)
+    panel = next(i for i, source in enumerate(code) if "live_panel(" in source)
     widget_outputs = [o for kind, o in results[panel][1] if kind == "display_data"]
     assert any("application/vnd.jupyter.widget-view+json" in o["data"] for o in widget_outputs)
     figure_outputs = [o for kind, o in results[panel + 1][1] if kind == "display_data"]
