@@ -41,6 +41,7 @@ and 8 are dimensionless.
 
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -252,13 +253,13 @@ class Regimen:
                             "must be non-decreasing"),
              efficacy=EFFICACY, clearance=CLEARANCE, dose=DOSE,
              dose_times=Sequence(DOSE_TIME, at_least=0, at_most=MAX_DOSES))
-    def __init__(self, efficacy: float, clearance: float, dose: float, dose_times: tuple):
+    def __init__(self, efficacy: float, clearance: float, dose: float, dose_times: tuple) -> None:
         for name, value in (("efficacy", efficacy), ("clearance", clearance), ("dose", dose),
                             ("dose_times", dose_times)):
             object.__setattr__(self, name, value)
 
     @checked(t=TIMES)
-    def concentration(self, t) -> float | np.ndarray:
+    def concentration(self, t: float | np.ndarray) -> float | np.ndarray:
         """g(t) (mg/kg): the sum of the cleared boluses given up to t (vectorised over t)."""
         lag = t[..., None] - np.asarray(self.dose_times, dtype=float)
         given = lag >= 0
@@ -266,7 +267,7 @@ class Regimen:
         return g if g.ndim else float(g)
 
     @checked(t=TIMES)
-    def inhibition(self, t) -> float | np.ndarray:
+    def inhibition(self, t: float | np.ndarray) -> float | np.ndarray:
         """e g(t) (1/day): the extra loss rate of ln K."""
         return self.efficacy * self.concentration(t)
 
@@ -318,7 +319,8 @@ def _doses_until(t_end: float, start_day: float, dose_interval: float) -> int:
 
 
 @checked(PARAMETERS, n_doses=N_DOSES)
-def dose_times(start_day=None, dose_interval=None, n_doses=1) -> tuple:
+def dose_times(start_day: float | None = None, dose_interval: float | None = None,
+               n_doses: int = 1) -> tuple:
     """t0, t0 + tau, ..., t0 + (n - 1) tau (days)."""
     return tuple(start_day + dose_interval * np.arange(n_doses))
 
@@ -328,8 +330,9 @@ def dose_times(start_day=None, dose_interval=None, n_doses=1) -> tuple:
                   or _doses_until(t_end, start_day, dose_interval) <= MAX_DOSES,
                   f"must give at most {MAX_DOSES} doses from start_day to t_end"),
          agent=AGENT, n_doses=Optional(N_DOSES), t_end=DAY)
-def regimen(agent, dose=None, dose_interval=None, start_day=None, *, n_doses=None,
-            t_end=FOLLOW_UP_DAYS) -> Regimen:
+def regimen(agent: str, dose: float | None = None, dose_interval: float | None = None,
+            start_day: float | None = None, *, n_doses: int | None = None,
+            t_end: float = FOLLOW_UP_DAYS) -> Regimen:
     """A Regimen of one of the published agents; by default (n_doses None) dosed until t_end."""
     if n_doses is None:
         n_doses = _doses_until(t_end, start_day, dose_interval)
@@ -338,7 +341,7 @@ def regimen(agent, dose=None, dose_interval=None, start_day=None, *, n_doses=Non
 
 
 @checked(PARAMETERS, group=GROUP)
-def published_regimens(group) -> list[Regimen]:
+def published_regimens(group: str) -> list[Regimen]:
     """The Regimens of one of the published treated groups (HAHNFELDT_SCHEDULES)."""
     plan = HAHNFELDT_SCHEDULES[group]
     return [regimen(agent, dose, plan["interval"], 0.0, n_doses=plan["n_doses"])
@@ -346,7 +349,9 @@ def published_regimens(group) -> list[Regimen]:
 
 
 @checked(PARAMETERS, t=TIMES, regimens=REGIMENS)
-def total_inhibition(t, regimens) -> float | np.ndarray:
+def total_inhibition(t: float | np.ndarray,
+                     regimens: abc.Sequence[Regimen] | abc.Sequence[abc.Sequence[Regimen]]
+                     ) -> float | np.ndarray:
     """sum_j e_j g_j(t) (1/day). `regimens`: Regimens given together, or a list of such
     lists, one per tumour (then an array with one rate per tumour)."""
     if _per_tumour(regimens):
@@ -368,7 +373,10 @@ def _state_fits(y, regimens) -> bool:
          regimens=REGIMENS,
          growth_rate=GROWTH_RATE, stimulation=STIMULATION, inhibition=INHIBITION,
          capacity_loss=CAPACITY_LOSS)
-def treated_rhs(t, y, regimens, growth_rate, stimulation, inhibition, capacity_loss=0.0) -> np.ndarray:
+def treated_rhs(t: float, y: np.ndarray,
+                regimens: abc.Sequence[Regimen] | abc.Sequence[abc.Sequence[Regimen]],
+                growth_rate: float | None, stimulation: float | None, inhibition: float | None,
+                capacity_loss: float | None = 0.0) -> np.ndarray:
     """Chapter 7's Hahnfeldt right-hand side with the drugs as extra loss of ln K.
 
     A thin wrapper: the drug term -e g(t) K is d lnK/dt = ... - e g(t), i.e. chapter 7's
@@ -421,9 +429,13 @@ _STARTING_VOLUMES = Optional(Array(VOLUME, scalar_ok=True, at_most=MAX_TUMOURS))
          initial_capacity=_STARTING_VOLUMES, growth_rate=GROWTH_RATE, stimulation=STIMULATION,
          inhibition=INHIBITION, capacity_loss=CAPACITY_LOSS, n_points=N_POINTS, rtol=RTOL,
          atol=ATOL, method=METHOD)
-def simulate_treatment(regimens=(), t_end=FOLLOW_UP_DAYS, *, initial_volume=None, initial_capacity=None,
-                       growth_rate=None, stimulation=None, inhibition=None, capacity_loss=None,
-                       n_points=201, rtol=SOLVER_RTOL, atol=SOLVER_ATOL, method="LSODA") -> TreatedCourse:
+def simulate_treatment(regimens: abc.Sequence[Regimen] | abc.Sequence[abc.Sequence[Regimen]] = (),
+                       t_end: float = FOLLOW_UP_DAYS, *, initial_volume: float | np.ndarray | None = None,
+                       initial_capacity: float | np.ndarray | None = None,
+                       growth_rate: float | None = None, stimulation: float | None = None,
+                       inhibition: float | None = None, capacity_loss: float | None = None,
+                       n_points: int = 201, rtol: float = SOLVER_RTOL, atol: float = SOLVER_ATOL,
+                       method: str = "LSODA") -> TreatedCourse:
     """Integrate the treated Hahnfeldt model over [0, t_end] days.
 
     The drug concentration jumps at every dose, so the integration restarts at each dose
@@ -513,8 +525,9 @@ def _treated_course(regimens, t_end, v0, k0, rates, n_points, solve) -> TreatedC
 
 @checked(PARAMETERS, group=DATA_GROUP, t_end=Optional(SPAN), n_points=N_POINTS, rtol=RTOL,
          atol=ATOL, method=METHOD)
-def simulate_group(group, *, t_end=None, n_points=201, rtol=SOLVER_RTOL, atol=SOLVER_ATOL,
-                   method="LSODA") -> TreatedCourse:
+def simulate_group(group: str, *, t_end: float | None = None, n_points: int = 201,
+                   rtol: float = SOLVER_RTOL, atol: float = SOLVER_ATOL,
+                   method: str = "LSODA") -> TreatedCourse:
     """One published group ('control' or a key of HAHNFELDT_SCHEDULES) from its starting
     volume; by default (t_end None) up to its last data day."""
     if group == "control":
@@ -534,14 +547,16 @@ def simulate_group(group, *, t_end=None, n_points=201, rtol=SOLVER_RTOL, atol=SO
                   f"must broadcast with dose and dose_interval, to at most {_MAX_BROADCAST} numbers"),
          dose=Array(DOSE, scalar_ok=True), dose_interval=Array(DOSE_INTERVAL, scalar_ok=True),
          clearance=Array(CLEARANCE, scalar_ok=True))
-def mean_concentration(dose, dose_interval, clearance) -> float | np.ndarray:
+def mean_concentration(dose: float | np.ndarray, dose_interval: float | np.ndarray,
+                       clearance: float | np.ndarray) -> float | np.ndarray:
     """Time-average of g over one interval at periodic steady state: D / (clr tau) (mg/kg)."""
     out = dose / (clearance * dose_interval)
     return out if out.ndim else float(out)
 
 
 @checked(PARAMETERS, clearance=CLEARANCE)
-def periodic_trough_peak(dose, dose_interval, clearance) -> tuple[float, float]:
+def periodic_trough_peak(dose: float | None, dose_interval: float | None,
+                         clearance: float) -> tuple[float, float]:
     """(trough, peak) of g at periodic steady state: D q/(1 - q) and D/(1 - q), q = e^(-clr tau)."""
     q = np.exp(-clearance * dose_interval)
     return dose * q / (1.0 - q), dose / (1.0 - q)
@@ -549,7 +564,8 @@ def periodic_trough_peak(dose, dose_interval, clearance) -> tuple[float, float]:
 
 @checked(PARAMETERS, efficacy=POTENCY, clearance=CLEARANCE, stimulation=STIMULATION,
          capacity_loss=CAPACITY_LOSS)
-def eradication_dose_rate(efficacy, clearance, stimulation=None, capacity_loss=None) -> float:
+def eradication_dose_rate(efficacy: float, clearance: float, stimulation: float | None = None,
+                          capacity_loss: float | None = None) -> float:
     """Dose rate D/tau (mg/kg/day) above which the averaged model has no tumour steady state:
     e D/(clr tau) >= b - lambda2. It is 0 when capacity_loss >= stimulation: then the
     untreated model has no tumour steady state either."""
@@ -565,8 +581,10 @@ def eradication_dose_rate(efficacy, clearance, stimulation=None, capacity_loss=N
          dose=Array(DOSE, scalar_ok=True, at_most=MAX_DRUGS),
          dose_interval=Array(DOSE_INTERVAL, scalar_ok=True, at_most=MAX_DRUGS),
          stimulation=STIMULATION, inhibition=INHIBITION, capacity_loss=CAPACITY_LOSS)
-def averaged_steady_state(efficacy, clearance, dose, dose_interval, stimulation=None,
-                          inhibition=None, capacity_loss=None) -> float:
+def averaged_steady_state(efficacy: float | np.ndarray, clearance: float | np.ndarray,
+                          dose: float | np.ndarray, dose_interval: float | np.ndarray,
+                          stimulation: float | None = None, inhibition: float | None = None,
+                          capacity_loss: float | None = None) -> float:
     """V* = K* (mm^3) of the model with each drug at its mean level: chapter 7's steady state
     with lambda2 raised by sum e D/(clr tau). One drug, or arrays with one entry per drug
     given together. 0 when there is no tumour steady state."""
@@ -587,7 +605,8 @@ COURSE = Instance(TreatedCourse, _example_course)
          Relation("course", lambda course: course is None or course.volume.ndim == 1,
                   "must hold one tumour (1-D volume)"),
          group=DATA_GROUP, course=Optional(COURSE))
-def data_error(group, course=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def data_error(group: str,
+               course: TreatedCourse | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Published volumes (mm^3) at the data days beside the model's, and the RMS difference of
     sqrt(V) (the weighting the canceR refit uses; it tolerates the zeros of cured tumours).
     `course`: the group's simulated course (None: simulate_group(group))."""
@@ -615,7 +634,8 @@ def _normalised_alpha_in_domain(permeability_factor, surface_factor, radius_cm) 
                   f"{pressure.PARAMETERS['ifp_alpha'].domain.high:g}], the domain of ifp_alpha"),
          permeability_factor=pressure.FACTOR, surface_factor=pressure.FACTOR,
          radius_cm=pressure.RADIUS_CM)
-def normalisation_effect(permeability_factor, surface_factor=1.0, radius_cm=0.5) -> tuple[dict, dict]:
+def normalisation_effect(permeability_factor: float, surface_factor: float = 1.0,
+                         radius_cm: float = 0.5) -> tuple[dict, dict]:
     """Centre and mean IFP (mmHg), surface fluid velocity (um/s) and core delivery index of a
     tumour of radius R before (first) and after (second) normalisation, as two dicts."""
     a0 = pressure.tissue_alpha(radius_cm)
@@ -650,8 +670,9 @@ class NormalisationCourse:
                   regimen_index < max(course.drug.shape[0], 1),
                   "must index a drug of the course"),
          course=COURSE, regimen_index=count(0, MAX_TUMOURS, why="a row of the course's drug levels"))
-def normalisation_course(course, regimen_index=0, permeability_reduction=None,
-                         half_effect_dose=None) -> NormalisationCourse:
+def normalisation_course(course: TreatedCourse, regimen_index: int = 0,
+                         permeability_reduction: float | None = None,
+                         half_effect_dose: float | None = None) -> NormalisationCourse:
     """alpha(t), centre IFP and core delivery along a treated course (one tumour).
 
     Assumptions (ours): L_p falls with the drug level, f_L = 1 - f_max g/(g + g50) (f_max:
@@ -676,7 +697,8 @@ _DAYS = Array(REAL, shape=(None,), make_example=lambda: np.array([0.0, 1.0, 2.0]
          Relation("t", lambda t: bool(np.all(np.diff(t) > 0)), "must increase"),
          Relation("delivery", lambda t, delivery: delivery.shape == t.shape, "must have the shape of t"),
          t=_DAYS, delivery=_DAYS, threshold=REAL)
-def delivery_window(t, delivery, threshold=0.5) -> tuple[float, float] | None:
+def delivery_window(t: np.ndarray, delivery: np.ndarray,
+                    threshold: float = 0.5) -> tuple[float, float] | None:
     """(first, last) day on which `delivery` (say, the core delivery index) is at least
     `threshold` (any real: the function reads any signal); None if never."""
     above = np.flatnonzero(delivery >= threshold)
@@ -689,7 +711,7 @@ def delivery_window(t, delivery, threshold=0.5) -> tuple[float, float] | None:
 
 
 @checked(PARAMETERS, suppression=SUPPRESSION)
-def blockaded_model(suppression, blockade=None) -> "immune.Model":
+def blockaded_model(suppression: float | None, blockade: float | None = None) -> "immune.Model":
     """Chapter 4's model with the suppression S reduced by blockade B: S (1 - B)."""
     return immune.Model(suppression=suppression * (1.0 - blockade))
 
@@ -702,7 +724,7 @@ def critical_suppression() -> float:
 
 
 @checked(PARAMETERS, suppression=SUPPRESSION)
-def blockade_needed(suppression) -> float:
+def blockade_needed(suppression: float | None) -> float:
     """Smallest blockade that brings the dormant state back: 1 - S_c/S (0 if S <= S_c)."""
     return max(0.0, 1.0 - critical_suppression() / suppression) if suppression > 0 else 0.0
 
@@ -720,7 +742,8 @@ class BlockadeOutcome:
 
 
 @checked(PARAMETERS, suppression=SUPPRESSION, log10_tumour=LOG10_TUMOUR)
-def blockade_outcome(suppression, blockade, log10_tumour=6.0) -> BlockadeOutcome:
+def blockade_outcome(suppression: float | None, blockade: float | None,
+                     log10_tumour: float = 6.0) -> BlockadeOutcome:
     """Which states exist and which are reached, with blockade B against suppression S."""
     model = blockaded_model(suppression, blockade)
     states = immune.equilibria(model)
@@ -748,7 +771,7 @@ def _fate(state) -> str:
 
 @checked(PARAMETERS, levels=Array(FRACTION, shape=(None,), at_most=20,
                                   why="one run of chapter 8's invasion model per level"))
-def mmp_inhibitor_effect(levels) -> tuple[np.ndarray, np.ndarray]:
+def mmp_inhibitor_effect(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(invasion depth, degradation front) at the end of chapter 8's 1-D run for each level."""
     depth, front = [], []
     for level in levels:
@@ -787,8 +810,9 @@ def _panel(control, regs, t, volumes, capacities, dose_rate, permeability_reduct
 
 
 @checked(PARAMETERS)
-def treatment_panel(dose=None, dose_interval=None, start_day=None,
-                    permeability_reduction=None) -> TreatmentPanel:
+def treatment_panel(dose: float | None = None, dose_interval: float | None = None,
+                    start_day: float | None = None,
+                    permeability_reduction: float | None = None) -> TreatmentPanel:
     """Each published agent at one dose and schedule, the untreated control, and the
     normalisation course of each, over FOLLOW_UP_DAYS: the chapter's dose sweep and its
     numbers. The live panel shows the same model through live_treatment_panel."""
@@ -896,8 +920,9 @@ def _shooting_course(regs, t_end, v0, k0, rates, n_points, rtol, atol,
 
 
 @checked(PARAMETERS)
-def live_treatment_panel(dose=None, dose_interval=None, start_day=None,
-                         permeability_reduction=None) -> TreatmentPanel:
+def live_treatment_panel(dose: float | None = None, dose_interval: float | None = None,
+                         start_day: float | None = None,
+                         permeability_reduction: float | None = None) -> TreatmentPanel:
     """treatment_panel for the live sliders: the same model at the same tolerances, solved
     faster. The dose-free segments are solved together by multiple shooting (restarts if that
     fails to converge), and the untreated control, which no slider changes, is computed once;
