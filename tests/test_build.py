@@ -38,7 +38,7 @@ def small_book(folder: Path, runs: Path) -> Path:
                                    "  - file: chapters/bad2\n")
     (book / "intro.md").write_text("# A small book\n\nThree chapters, two of them broken.\n")
     (book / "chapters" / "good.md").write_text(chapter(
-        "Good", f"open({str(runs)!r}, 'a').write('good\\n')\nx = 1 + 1"))
+        "Good", f"with open({str(runs)!r}, 'a') as runs:\n    runs.write('good\\n')\nx = 1 + 1"))
     (book / "chapters" / "bad1.md").write_text(chapter(
         "Bad one", "y = 2",
         f"open({str(runs)!r}, 'a').write('bad1\\n')\nraise ValueError('broken chapter one')"))
@@ -70,7 +70,7 @@ def test_failing_chapters_are_each_executed_once_and_reported_once(tmp_path):
 
     assert code != 0
     # each chapter ran once: pre-execution, and no second run inside Sphinx
-    assert sorted(runs.read_text().split()) == ["bad1", "bad2", "good"]
+    assert sorted(runs.read_text().split()) == ["bad1", "bad2", "good"], log
     assert "Running Sphinx" not in log and not (book / "_build" / "html").exists()
     # one report per failing chapter: file:line, the cell, the first line of its source,
     # then the kernel's traceback once, ending with the exception's type and message
