@@ -132,6 +132,51 @@ def test_outcome_conditions_match_the_eigenvalues(a, b, g, r):
         assert ("S+D" in stable) == co_opted
 
 
+def test_takeover_beta_is_where_independent_cells_begin_to_invade_the_co_opted_mix():
+    # at the defaults (alpha = 1, gamma = 0.8): 2 gamma / (2 - gamma) = 4/3, above gamma + rho
+    assert BASE.takeover_beta() == pytest.approx(4 / 3, abs=1e-12)
+    assert BASE.takeover_beta() > BASE.gamma + BASE.rho
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.floats(0.05, 2.0), g=st.floats(0.0, 0.95), r=benefits)
+def test_takeover_beta_is_the_zero_of_the_invasion_rate_of_the_mix(a, g, r):
+    game = StromaGame(alpha=a, gamma=g, rho=r)
+    threshold = game.takeover_beta()
+    if a == 1.0:
+        assert threshold == pytest.approx(2 * g / (2 - g), abs=1e-12)
+    for beta, sign in ((threshold - 0.01, -1), (threshold + 0.01, 1)):
+        # only where the mix lies inside its edge, (1 - alpha)/2 < beta < 1 + alpha
+        if (1 - a) / 2 + 1e-3 < beta < 1 + a - 1e-3 and beta > 0:
+            rate = game.replace(beta=beta).invasion_rates()["I into S+D"]
+            assert np.sign(rate) == sign, (beta, rate)
+
+
+def test_the_stroma_rich_seed_is_taken_over_only_near_takeover_beta_not_at_gamma_plus_rho():
+    threshold = BASE.takeover_beta()
+    # past gamma + rho pure I is stable, but below the threshold the seed stays co-opted
+    for beta in (BASE.gamma + BASE.rho + 0.1, threshold - 0.02):
+        game = BASE.replace(beta=beta)
+        assert {e.name for e in game.attractors()} == {"S+D", "I"}
+        end = final_state(game, ecosystem.SEED)
+        assert ecosystem.outcome_of(end) == "S+D"
+        assert end == pytest.approx(next(e.state for e in game.attractors() if e.name == "S+D"),
+                                    abs=1e-6)
+    # just above it the mix is unstable and the seed ends as pure independent tumour
+    for beta in (threshold + 0.01, threshold + 0.05):
+        game = BASE.replace(beta=beta)
+        assert {e.name for e in game.attractors()} == {"I"}
+        assert final_state(game, ecosystem.SEED) == pytest.approx([0.0, 0.0, 1.0], abs=1e-6)
+    # the seed's own border lies a little below the threshold: there the mix is stable, but
+    # the interior saddle that bounds its basin lies close to it (x_I = 0.015 at 0.01 below),
+    # and on its way to the mix the seed's independent cells double to about 0.02 and pass
+    # it; a seed with fewer of them stays co-opted
+    close = BASE.replace(beta=threshold - 0.01)
+    assert "S+D" in {e.name for e in close.attractors()}
+    assert ecosystem.outcome_of(final_state(close, ecosystem.SEED)) == "I"
+    assert ecosystem.outcome_of(final_state(close, [0.9899, 0.01, 0.0001])) == "S+D"
+
+
 @pytest.mark.parametrize("case", OUTCOME_CASES)
 def test_the_seed_ends_on_an_attractor_of_the_analysis(case):
     game = BASE.replace(**OUTCOME_CASES[case])

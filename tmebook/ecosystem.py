@@ -42,7 +42,11 @@ Analytic results (derived here, checked numerically in the tests):
                gamma > 1; stroma and dependent tumour coexist stably (the stroma is co-opted)
                iff both invade each other (beta < 1 + alpha, beta > (1 - alpha) / 2) and
                independent cells cannot invade the mix (gamma > 1 - alpha (1 + alpha - beta) /
-               (2 alpha + beta)).
+               (2 alpha + beta)). From a stroma-rich seed, which first becomes that mix, the
+               independent tumour takes over only where it can also invade the mix: solved
+               for beta, beta > alpha (alpha - 1 + 2 gamma) / (1 + alpha - gamma) (2 gamma /
+               (2 - gamma) at alpha = 1; StromaGame.takeover_beta), which can lie above
+               gamma + rho: in between, pure I and the mix are both stable.
   Lotka-Volterra  with y_i = x_i / x_I the game is the two-species Lotka-Volterra system
                dy_i/dtau = y_i (r_i + sum_j B_ij y_j), r_i = A_iI - A_II, B_ij = A_ij - A_Ij, in the
                rescaled time dtau = x_I dt (Hofbauer & Sigmund 1998): the game is a competition
@@ -318,6 +322,26 @@ class StromaGame(Values, parameters=PARAMETERS):
                 found["S+D+I"] = solution
         return [RestPoint(name, state, np.linalg.eigvals(self.jacobian(state)))
                 for name, state in found.items()]
+
+    @checked(PARAMETERS)
+    def takeover_beta(self) -> float:
+        """The cost beta above which independent tumour cells invade the co-opted mix of
+        stroma and dependent tumour (the "I into S+D" rate turns positive), at this game's
+        alpha and gamma; inf when no beta does.
+
+        The mix's stroma share is x_S* = (alpha + 2 beta - 1) / (2 alpha + beta) and the
+        mean payoff there is the stroma's, alpha (1 - x_S*), so the rate is (1 - gamma) -
+        alpha (1 - x_S*) > 0, that is beta (1 + alpha - gamma) > alpha (alpha - 1 + 2 gamma):
+        beta > alpha (alpha - 1 + 2 gamma) / (1 + alpha - gamma), which is 2 gamma / (2 -
+        gamma) at alpha = 1. A stroma-rich seed, which first becomes the co-opted mix, is
+        taken over by the independent type only beyond this cost (given that pure I is then
+        stable, gamma < 1 and gamma < beta - rho, as at the defaults); below it the mix is
+        stable and the seed stays there even where pure I is stable too. A value at or below
+        zero means every cost."""
+        a, g = self.alpha, self.gamma
+        if 1 + a - g <= 0:  # the right side alpha (alpha - 1 + 2 gamma) is then positive
+            return float("inf")
+        return float(a * (a - 1 + 2 * g) / (1 + a - g))
 
     @checked(PARAMETERS)
     def attractors(self) -> list[RestPoint]:
