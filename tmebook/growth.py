@@ -2,7 +2,7 @@
 
 Tumour volume V (mm^3) grows in Gompertz fashion towards a carrying capacity K (mm^3) set
 by the vasculature; the tumour stimulates the vasculature (b V) and inhibits it through
-factors whose effect scales with the tumour's surface-to-volume ratio (d K V^(2/3)):
+factors whose effect scales like the tumour's surface, V^(2/3) (d K V^(2/3)):
 
     dV/dt = -lambda1 V ln(V / K)
     dK/dt = -lambda2 K + b V - d K V^(2/3)
