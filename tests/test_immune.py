@@ -193,6 +193,13 @@ def test_no_suppression_is_the_published_model():
         [e.y for e in immune.equilibria()]
 
 
+def test_the_suppression_fold_lies_at_0_402_and_the_slider_reaches_past_it():
+    # the number chapter 4 shows (to three decimals); the record says its slider goes beyond
+    fold = immune.saddle_node("suppression", 0.2, 0.6)
+    assert round(fold, 3) == 0.402
+    assert immune.PARAMETERS["suppression"].high > fold
+
+
 def test_suppression_destroys_the_dormant_state_in_a_saddle_node():
     s_sn = immune.saddle_node("suppression", 0.2, 0.6)
     before = immune.equilibria(immune.Model(suppression=s_sn - 1e-6))

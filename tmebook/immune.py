@@ -144,7 +144,8 @@ PARAMETERS = ParameterSet([
               "immunosuppression by TAMs and Tregs: fraction removed from effector "
               "recruitment and killing", None,
               "our extension; 0 is the published model, the slider reaches past the "
-              "loss of the dormant state (at about 0.40)", low=0.0, high=0.6,
+              "loss of the dormant state (the saddle-node of S, computed by saddle_node "
+              "and shown in chapter 4)", low=0.0, high=0.6,
               domain=interval(0.0, 1.0, open_high=True)),
     Parameter("channels", r"\mathrm{channels}", CHANNELS, "—",
               "which effector functions the suppression S acts on", None,
