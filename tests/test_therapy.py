@@ -281,3 +281,98 @@ def test_short_segments_are_stepped_over():
     a = therapy.simulate_treatment([early], 3.0, n_points=7)
     b = therapy.simulate_treatment([at_zero], 3.0, n_points=7)
     assert np.allclose(a.volume, b.volume, rtol=1e-9)
+
+
+# --- the paper's predictions (therapy.REPRODUCTIONS) -------------------------------------------
+
+
+def test_table_1_drug_values_with_their_provenance():
+    # Hahnfeldt et al. 1999, Table 1 (read in the paper's text)
+    for agent, e, clr in (("TNP-470", 1.3, 10.1), ("angiostatin", 0.15, 0.38), ("endostatin", 0.66, 1.7)):
+        assert therapy.HAHNFELDT_DRUGS[agent] == {"efficacy": e, "clearance": clr}
+    for p in therapy.PARAMETERS.values():
+        if p.name.startswith(("efficacy_", "clearance_")):
+            assert p.source == "hahnfeldt1999" and p.where.startswith("Table 1"), p.name
+
+
+def test_the_paper_s_predictions_are_declared_and_agree():
+    rows = therapy.REPRODUCTIONS
+    assert therapy.CHAPTER == 10
+    assert [r.published for r in rows] == list(therapy.HAHNFELDT_PREDICTIONS.values())
+    assert [r.tolerance / r.published for r in rows] == pytest.approx([0.02, 0.02, 0.05, 0.02])
+    for r in rows:
+        assert r.agrees, (r.quantity, r.ours)
+
+
+def _infused_on_prediction_day(initial_volume):
+    """V on day 13 with TNP-470 infused at a constant 15 mg/kg/day from day 0 (no boluses):
+    g(t) = (rate/clr) (1 - exp(-clr t)), chapter 7's right-hand side with that extra loss."""
+    drug = therapy.HAHNFELDT_DRUGS["TNP-470"]
+    rate, e, clr = 15.0, drug["efficacy"], drug["clearance"]
+
+    def rhs(t, y):
+        return growth.hahnfeldt_rhs(t, y, LAM1, B, D, e * rate / clr * (1.0 - np.exp(-clr * t)))
+
+    sol = solve_ivp(rhs, (0.0, therapy.PREDICTION_DAY), np.log([initial_volume, K0]),
+                    method="LSODA", rtol=1e-10, atol=1e-12)
+    return float(np.exp(sol.y[0, -1]))
+
+
+def test_hourly_doses_stand_for_continuous_administration():
+    hourly = therapy._tnp470_on_prediction_day(therapy.CONTINUOUS_INTERVAL)
+    infused = _infused_on_prediction_day(therapy.PREDICTION_START_MM3)
+    assert hourly == pytest.approx(infused, rel=0.005)
+    # the same average dose rate given every other day leaves the tumour about 40 % larger
+    assert therapy._tnp470_on_prediction_day(2.0) / hourly == pytest.approx(1840 / 1300, rel=0.02)
+
+
+def test_the_tnp470_predictions_start_from_the_group_s_first_measurement():
+    # From the group's first measured volume (170 mm^3) both day-13 predictions agree within
+    # 2 %; from the book's refit start (180 mm^3) both lie 2.5-4 % above the paper's.
+    assert therapy.PREDICTION_START_MM3 == therapy.HAHNFELDT_DATA["TNP-470"][1][0] == 170
+    refit_start = therapy.HAHNFELDT_SCHEDULES["TNP-470"]["initial_volume"]
+    for interval, published in ((2.0, 1840.0), (therapy.CONTINUOUS_INTERVAL, 1300.0)):
+        reg = therapy.regimen("TNP-470", 15.0 * interval, interval, 0.0, t_end=13.0)
+        from_refit = therapy.simulate_treatment([reg], 13.0, initial_volume=refit_start, n_points=2)
+        assert 0.025 < from_refit.volume[-1] / published - 1 < 0.04
+        assert abs(therapy._tnp470_on_prediction_day(interval) / published - 1) < 0.02
+
+
+def test_periodic_state_is_periodic_and_is_reached_by_dosing():
+    state = therapy._periodic_state("TNP-470", 30.0, 2.0, n_points=201)
+    # the drug level of the periodic state: from the periodic peak down to the trough
+    trough, peak = therapy.periodic_trough_peak(30.0, 2.0, 10.1)
+    assert state.drug[0, 0] == pytest.approx(peak) and state.drug[0, -1] == pytest.approx(trough)
+    assert state.volume[-1] == pytest.approx(state.volume[0], rel=1e-9)
+    assert state.capacity[-1] == pytest.approx(state.capacity[0], rel=1e-9)
+    # 200 days of the real schedule from the group's start: V at the last dose is the set point
+    course = therapy.simulate_treatment([therapy.regimen("TNP-470", 30.0, 2.0, t_end=200.0)], 200.0,
+                                        initial_volume=170.0, n_points=101)
+    assert course.volume[-1] == pytest.approx(state.volume[0], rel=1e-6)
+    # the set point is next to the top of the cycle (V still grows briefly after a dose, while
+    # K falls to it); the cycle's mean (over time) agrees with 12,300 too
+    assert state.volume[0] == pytest.approx(state.volume.max(), rel=1e-3)
+    mean = np.trapezoid(state.volume, state.t) / 2.0
+    assert abs(mean / 12300.0 - 1) < 0.05 and mean < state.volume[0]
+
+
+def test_periodic_state_needs_a_dose_rate_below_eradication():
+    drug = therapy.HAHNFELDT_DRUGS["angiostatin"]
+    rate = therapy.eradication_dose_rate(drug["efficacy"], drug["clearance"])
+    assert therapy.SET_POINT_DOSE_ANGIOSTATIN < rate < 20.0
+    with pytest.raises(RuntimeError, match="no periodic tumour state"):
+        therapy._periodic_state("angiostatin", 20.0, 1.0)
+
+
+def test_angiostatin_set_point_hangs_on_the_printed_figures(monkeypatch):
+    # 14 mg/kg/day is just below the eradication dose rate (about 14.8): b - e g is small, so
+    # moving e by half a unit of its printed last figure moves the settled size several-fold.
+    def settled(efficacy):
+        monkeypatch.setitem(therapy.HAHNFELDT_DRUGS, "angiostatin",
+                            dict(therapy.HAHNFELDT_DRUGS["angiostatin"], efficacy=efficacy))
+        return therapy._set_point("angiostatin", 14.0, 1.0)
+
+    printed = therapy._set_point("angiostatin", 14.0, 1.0)
+    low, high = settled(0.145), settled(0.155)
+    assert printed == pytest.approx(240.0, rel=0.02)
+    assert low / printed > 1.5 and printed / high > 3.0

@@ -8,8 +8,11 @@ factors whose effect scales like the tumour's surface, V^(2/3) (d K V^(2/3)):
     dK/dt = -lambda2 K + b V - d K V^(2/3)
 
 lambda1 (1/day), lambda2 (1/day), b (1/day), d (1/(day mm^2)); t in days. The growth term
-uses the natural logarithm (see chapter 7 for the evidence). With lambda2 = 0 the
-non-trivial steady state is V* = K* = (b / d)^(3/2); in general ((b - lambda2)/d)^(3/2).
+uses the natural logarithm: the paper's Eq. C1 obtains it as the Gompertz (small-exponent)
+limit of generalised logistic growth, and (1 - x^a)/a -> -ln x as a -> 0 is the natural
+logarithm (hahnfeldt_rhs takes ln V - ln K; "log10" is only a variant to compare). With
+lambda2 = 0 the non-trivial steady state is V* = K* = (b / d)^(3/2); in general
+((b - lambda2)/d)^(3/2).
 The ODEs are integrated in log variables (ln V, ln K), which keeps V and K positive.
 
 The one home of this model: chapter 7 shows it (tmebook.angiogenesis composes its panel),
@@ -45,7 +48,8 @@ from .parameters import (
 __all__ = [
     # published numbers
     "HAHNFELDT_LAMBDA1_PER_DAY", "HAHNFELDT_B_PER_DAY", "HAHNFELDT_D_PER_DAY_MM2",
-    "HAHNFELDT_STEADY_STATE_MM3",
+    "HAHNFELDT_K0_MM3", "HAHNFELDT_STEADY_STATE_MM3", "PRINTED_HALF_UNITS",
+    "STEADY_STATE_TOLERANCE_MM3",
     # parameters and the domains of the other arguments
     "PARAMETERS", "VOLUME", "INHIBITION", "HAHNFELDT_RATE", "DAYS", "N_POINTS", "LOGARITHM",
     "ROOT_RESIDUAL",
@@ -59,14 +63,15 @@ __all__ = [
 
 # --- published numbers ----------------------------------------------------------------------
 
-#: Hahnfeldt et al. 1999, fitted to Lewis lung carcinoma in C57BL/6 mice (control group);
-#: the values as restated by independent implementations of the model (see the chapter).
+#: Hahnfeldt et al. 1999, Table 1: the fit to Lewis lung carcinoma in C57BL/6 mice (control
+#: group), read in the paper's text; lambda2 = 0 and K0 = 625 mm^3 are in the same table.
 HAHNFELDT_LAMBDA1_PER_DAY = 0.192
 HAHNFELDT_B_PER_DAY = 5.85
 HAHNFELDT_D_PER_DAY_MM2 = 0.00873
-#: Steady state quoted for the fit, V* = K* = (b/d)^(3/2), "about 17,300 mm^3" (as quoted to
-#: us for the paper; not confirmed against its text).
-HAHNFELDT_STEADY_STATE_MM3 = 17_300.0
+HAHNFELDT_K0_MM3 = 625.0
+#: The size untreated tumours approach, "about 17,400 mm^3" (the text on Fig. 4A, p. 4773).
+#: The 17,300 mm^3 of the Fig. 4 legend is a starting size of an example, not this limit.
+HAHNFELDT_STEADY_STATE_MM3 = 17_400.0
 
 # --- domains: what each input may be, and why each bound ------------------------------------
 
@@ -93,39 +98,36 @@ PARAMETERS = ParameterSet([
     Parameter(
         "growth_rate", r"\lambda_1", HAHNFELDT_LAMBDA1_PER_DAY, "1/day",
         "tumour growth rate (Gompertz)", "hahnfeldt1999",
-        "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
-        "implementations, not the paper's text)",
+        "Table 1: fit to Lewis lung carcinoma, control mice",
         domain=HAHNFELDT_RATE,
     ),
     Parameter(
         "stimulation", r"b", HAHNFELDT_B_PER_DAY, "1/day",
         "vascular stimulation by the tumour", "hahnfeldt1999",
-        "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
-        "implementations, not the paper's text)",
+        "Table 1: fit to Lewis lung carcinoma, control mice",
         low=1.0, high=12.0, domain=HAHNFELDT_RATE,
     ),
     Parameter(
         "inhibition", r"d", HAHNFELDT_D_PER_DAY_MM2, "1/(day mm²)",
         "vascular inhibition by the tumour (scales with V^{2/3})", "hahnfeldt1999",
-        "fit to Lewis lung carcinoma, control mice (value confirmed through independent "
-        "implementations, not the paper's text)",
+        "Table 1: fit to Lewis lung carcinoma, control mice",
         low=0.002, high=0.02, domain=INHIBITION,
     ),
     Parameter(
         "capacity_loss", r"\lambda_2", 0.0, "1/day",
         "spontaneous loss of vascular support", "hahnfeldt1999",
-        "set to zero in the fitted version of the model",
+        "Table 1: zero in the fit to Lewis lung carcinoma",
         domain=nonnegative(at_most=1e3, why=HAHNFELDT_RATE.why),
     ),
     Parameter(
         "initial_volume", r"V_0", 180.0, "mm³", "tumour volume at the start", None,
-        "the starting values used by the canceR implementation's example of this "
-        "model; not confirmed against the paper",
+        "the starting volume of the canceR implementation's example of this model; not "
+        "confirmed against the paper",
         domain=VOLUME,
     ),
     Parameter(
-        "initial_capacity", r"K_0", 625.0, "mm³", "carrying capacity at the start", None,
-        "as for V_0",
+        "initial_capacity", r"K_0", HAHNFELDT_K0_MM3, "mm³", "carrying capacity at the start",
+        "hahnfeldt1999", "Table 1: initial carrying capacity of the fit",
         domain=VOLUME,
     ),
 ])
@@ -138,9 +140,10 @@ def hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss=0.0,
                   logarithm="natural"):
     """Right-hand side in log variables y = (ln V, ln K), V and K in mm^3, t in days.
 
-    d lnV/dt = -lambda1 log(V/K),  d lnK/dt = -lambda2 + b V/K - d V^(2/3).
-    `logarithm="log10"` replaces ln(V/K) by log10(V/K), the variant some later papers
-    print, to show what that choice changes.
+    d lnV/dt = -lambda1 ln(V/K),  d lnK/dt = -lambda2 + b V/K - d V^(2/3).
+    ln(V/K) is the natural logarithm, as the paper's Eq. C1 requires (the Gompertz limit of
+    generalised logistic growth), taken as ln V - ln K. `logarithm="log10"` replaces it by
+    log10(V/K), the variant some later papers print, to show what that choice changes.
 
     Unchecked on purpose: solve_ivp calls it at every step (here and in tmebook.therapy and
     tmebook.integrated, with arrays of tumours), so it takes the rates as they come.
@@ -286,10 +289,23 @@ def hahnfeldt_nullclines(volume: float | np.ndarray, stimulation: float | None =
 CHAPTER = 7
 MODEL_NAME = "tumour growth under angiogenic control"
 
+#: Half a unit in the last printed figure: of "about 17,400" (mm^3), of b (1/day) and of d
+#: (1/(day mm^2)), each printed to three figures.
+PRINTED_HALF_UNITS = {"steady_state": 50.0, "stimulation": 0.005, "inhibition": 0.000005}
+#: Tolerance of the steady state (mm^3): the rounding of "about 17,400", plus what rounding b
+#: and d to three figures moves (b/d)^(3/2), 1.5 (db/b + dd/d) of it (about 37 mm^3).
+STEADY_STATE_TOLERANCE_MM3 = PRINTED_HALF_UNITS["steady_state"] + 1.5 * (
+    PRINTED_HALF_UNITS["stimulation"] / HAHNFELDT_B_PER_DAY
+    + PRINTED_HALF_UNITS["inhibition"] / HAHNFELDT_D_PER_DAY_MM2
+) * (HAHNFELDT_B_PER_DAY / HAHNFELDT_D_PER_DAY_MM2) ** 1.5
+
 REPRODUCTIONS = (
     Reproduction(
         "steady state V* = K* (mm³)", HAHNFELDT_STEADY_STATE_MM3, lambda: hahnfeldt_steady_state(),
-        "hahnfeldt1999", "Fig. 4 legend", 50.0,
-        "quoted to 3 significant figures: half a unit of the third, 50 mm³", "primary text",
+        "hahnfeldt1999", "text on Fig. 4A, p. 4773", STEADY_STATE_TOLERANCE_MM3,
+        f"\"about\" and three figures (± {PRINTED_HALF_UNITS['steady_state']:.0f} mm³); b and d, "
+        f"printed to three figures, move (b/d)^(3/2) by up to "
+        f"± {STEADY_STATE_TOLERANCE_MM3 - PRINTED_HALF_UNITS['steady_state']:.0f} mm³ more "
+        f"({STEADY_STATE_TOLERANCE_MM3 / HAHNFELDT_STEADY_STATE_MM3:.1%} in all)", "primary text",
         published_text=f"about {HAHNFELDT_STEADY_STATE_MM3:,.0f}"),
 )
