@@ -6,7 +6,8 @@ book build) and run with nbmake's own NotebookRun. The run must glue every name 
 pastes, in its prose and in its figure captions.
 
 Each chapter is also kept in the form jupytext writes, so that saving it from JupyterLab
-changes nothing.
+changes nothing, and its alt texts hold no numbers: an alt text is cell metadata, which
+no code computes (a figure's numbers go in its caption, as {glue:text} roles).
 """
 
 import difflib
@@ -55,6 +56,8 @@ def pages():
 GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`")
 # ```{glue:figure} name, :::{glue:md} name
 GLUE_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\{glue(?::\w+)?\}\s+(\S+)", re.MULTILINE)
+# a digit that starts a number, not one inside a name such as pO2, HIF-1 or miR-200
+NUMBER_IN_TEXT = re.compile(r"(?<![\w\-.,])\d")
 
 
 def figure_texts(cell) -> dict[str, str]:
@@ -127,3 +130,19 @@ def test_page_survives_a_save_from_jupyterlab(page):
         "would come back as blank lines), then let jupytext write the file: python -c "
         "\"import jupytext, sys; p = sys.argv[1]; jupytext.write(jupytext.read(p), p, "
         f"fmt='md:myst')\" {page.relative_to(ROOT)}\n" + "\n".join(diff[:60]))
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_alt_texts_hold_no_typed_numbers(page):
+    for cell in jupytext.read(page).cells:
+        alt = figure_texts(cell).get("alt", "")
+        numbers = [alt[max(0, m.start() - 30):m.start() + 10] for m in NUMBER_IN_TEXT.finditer(alt)]
+        assert not numbers, (
+            f"{page.name}: an alt text holds numbers typed by hand, which no code checks; put "
+            f"them in the caption as {{glue:text}} roles: {numbers}")
+
+
+def test_typed_numbers_in_alt_texts_are_found():
+    found = [m.group() for m in NUMBER_IN_TEXT.finditer(
+        "HIF-1 and miR-200 in pO2 maps of B16F1 cells, 1-D runs over 60 days, falling to 0.5")]
+    assert found == ["1", "6", "0"]
