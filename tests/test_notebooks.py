@@ -3,7 +3,7 @@
 nbmake collects only .ipynb files, so each jupytext chapter is converted to a hidden
 .ipynb beside it (the kernel's working directory is then the chapter folder, as in the
 book build) and run with nbmake's own NotebookRun. The run must glue every name the page
-pastes, in its prose and in its figure captions.
+pastes, in its prose and in its figure captions, and each name once.
 
 Each chapter is also kept in the form jupytext writes, so that saving it from JupyterLab
 changes nothing, and its alt texts hold no numbers: an alt text is cell metadata, which
@@ -78,10 +78,12 @@ def pasted_names(notebook) -> set[str]:
     return names
 
 
-def glued_names(notebook) -> set[str]:
-    return {output.get("metadata", {}).get("scrapbook", {}).get("name")
-            for cell in notebook.cells if cell.cell_type == "code"
-            for output in cell.get("outputs", [])} - {None}
+def glued_names(notebook) -> list[str]:
+    """Every name the run glued, once per glue call."""
+    names = [output.get("metadata", {}).get("scrapbook", {}).get("name")
+             for cell in notebook.cells if cell.cell_type == "code"
+             for output in cell.get("outputs", [])]
+    return [name for name in names if name is not None]
 
 
 @pytest.mark.slow
@@ -89,8 +91,11 @@ def glued_names(notebook) -> set[str]:
 def test_page_executes_from_scratch(page):
     result = run_with_nbmake(page)
     assert result.error is None, f"{result.error.summary}\n{result.error.trace}"
-    missing = pasted_names(result.nb) - glued_names(result.nb)
+    glued = glued_names(result.nb)
+    missing = pasted_names(result.nb) - set(glued)
     assert not missing, f"pasted but never glued (the built page would show a warning): {sorted(missing)}"
+    twice = sorted({name for name in glued if glued.count(name) > 1})
+    assert not twice, f"glued more than once (MyST-NB warns of a duplicate glue key): {twice}"
 
 
 def test_pasted_names_are_found_in_prose_and_captions():
