@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import collections
 import inspect
 import math
 import numbers
@@ -278,6 +279,79 @@ def test_any_number_outside_the_domain_is_refused(name, data):
         with pytest.raises((ValueError, TypeError)) as error:
             call()
     assert str(error.value).startswith(argument), str(error.value)
+
+
+# --- generic extreme values, whatever the domains say ---------------------------------------------
+
+GENERIC = [math.nan, math.inf, -math.inf, 1e300, -1e300, -1.0, 0.0, 1e-300, "abc", [], None, True]
+ACCEPTABLE = ("clear error", "accepted, finite", "accepted, not run")
+
+
+def _classify(call, argument):
+    try:
+        with alarm():
+            result = call()
+    except Hang:
+        return "hang"
+    except (ValueError, TypeError) as error:
+        return "clear error" if str(error).startswith(argument) else "unclear error"
+    except AttributeError as error:
+        # a method called without an instance got past its checks: the value was accepted
+        return "accepted, not run" if "'NoneType'" in str(error) else "deep error"
+    except Exception:  # noqa: BLE001 - any other error is deep
+        return "deep error"
+    return "silent NaN/inf" if non_finite(result) else "accepted, finite"
+
+
+def _call_with_examples(function, params, contract, target, value, is_override):
+    """A call with examples (or defaults) for every argument but `target`."""
+    def call():
+        args, kwargs = [], {}
+        for p in params:
+            if p.name in ("self", "cls"):
+                args.append(None)
+                continue
+            if p.name == target and not is_override:
+                v = value
+            elif p.default is not inspect.Parameter.empty:
+                continue
+            else:
+                v = _example(contract[p.name])
+            if p.kind is inspect.Parameter.KEYWORD_ONLY or kwargs or \
+                    p.default is not inspect.Parameter.empty:
+                kwargs[p.name] = v
+            else:
+                args.append(v)
+        if is_override:
+            kwargs[target] = value
+        return function(*args, **kwargs)
+    return call
+
+
+def generic_outcomes(name):
+    """(outcome counts, the calls whose outcome is not acceptable) for module `name`."""
+    outcomes, bad = collections.Counter(), []
+    for label, function in public_callables(module(name)):
+        contract = contract_of(function) or {}
+        params = [] if inspect.isclass(function) and issubclass(function, Values) else list(
+            inspect.signature(function).parameters.values())
+        for argument, spec in contract.items():
+            targets = ([(k, True) for k in spec.parameters] if isinstance(spec, _Overrides)
+                       else [(argument, False)])
+            for target, is_override in targets:
+                for value in GENERIC:
+                    outcome = _classify(_call_with_examples(
+                        function, params, contract, target, value, is_override), target)
+                    outcomes[outcome] += 1
+                    if outcome not in ACCEPTABLE:
+                        bad.append(f"{name}.{label}({target}={value!r}): {outcome}")
+    return outcomes, bad
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_generic_extreme_values_give_a_clear_error_or_finite_results(name):
+    _, bad = generic_outcomes(name)
+    assert not bad, "\n".join(bad[:40]) + f"\n({len(bad)} in all)"
 
 
 # --- the widget model ---------------------------------------------------------------------------
