@@ -115,19 +115,18 @@ def contract_of(function):
 def bad_calls(label, function):
     """(argument, bad value, call) for every bad value of every argument of `function`."""
     contract = contract_of(function)
-    is_method = "." in label and not inspect.isclass(function)
     params = [] if inspect.isclass(function) and issubclass(function, Values) else [
         p for p in inspect.signature(function).parameters.values()]
     for position, (name, spec) in enumerate(contract.items()):
         if isinstance(spec, _Overrides):
             for key, record in spec.parameters.items():
                 for bad in record.bad_values():
-                    yield key, bad, _overrides_call(function, params, contract, is_method, {key: bad})
-            yield "no_such_parameter", 1.0, _overrides_call(
-                function, params, contract, is_method, {"no_such_parameter": 1.0})
+                    yield key, bad, _call_with_examples(function, params, contract, key, bad, True)
+            yield "no_such_parameter", 1.0, _call_with_examples(
+                function, params, contract, "no_such_parameter", 1.0, True)
             continue
         for bad in spec.bad_values():
-            yield name, bad, _call_with(function, params, contract, is_method, name, bad)
+            yield name, bad, _call_with_examples(function, params, contract, name, bad, False)
 
 
 def _example(spec):
@@ -135,53 +134,6 @@ def _example(spec):
         return spec.example()
     except LookupError:
         return None
-
-
-def _call_with(function, params, contract, is_method, bad_name, bad_value):
-    """A call with examples before `bad_name` and placeholders after (never checked).
-
-    Arguments are passed by keyword once one has been left out (to take its default)."""
-    def call():
-        args, kwargs, reached = [], {}, False
-        for p in params:
-            if p.name in ("self", "cls"):
-                args.append(None)  # the checks run before the body, so no instance is needed
-                continue
-            if p.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL):
-                continue
-            if p.name == bad_name:
-                value, reached = bad_value, True
-            elif not reached:
-                value = _example(contract[p.name])
-                if value is None and p.default is not inspect.Parameter.empty:
-                    continue
-            elif p.default is not inspect.Parameter.empty:
-                continue
-            else:
-                value = None
-            if p.kind is inspect.Parameter.KEYWORD_ONLY or kwargs or len(args) < _position(params, p):
-                kwargs[p.name] = value
-            else:
-                args.append(value)
-        return function(*args, **kwargs)
-    return call
-
-
-def _position(params, parameter):
-    return [p.name for p in params].index(parameter.name)
-
-
-def _overrides_call(function, params, contract, is_method, overrides):
-    def call():
-        args = []
-        for p in params:
-            if p.name in ("self", "cls"):
-                args.append(None)
-            elif p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) \
-                    and p.default is inspect.Parameter.empty:
-                args.append(_example(contract[p.name]))
-        return function(*args, **overrides)
-    return call
 
 
 # --- the parameter set ------------------------------------------------------------------------
@@ -271,10 +223,8 @@ def test_any_number_outside_the_domain_is_refused(name, data):
     contract = contract_of(function)
     params = [] if inspect.isclass(function) and issubclass(function, Values) else list(
         inspect.signature(function).parameters.values())
-    if argument in contract and not isinstance(contract[argument], _Overrides):
-        call = _call_with(function, params, contract, "." in label, argument, value)
-    else:
-        call = _overrides_call(function, params, contract, "." in label, {argument: value})
+    is_override = argument not in contract or isinstance(contract[argument], _Overrides)
+    call = _call_with_examples(function, params, contract, argument, value, is_override)
     with alarm():
         with pytest.raises((ValueError, TypeError)) as error:
             call()
@@ -304,7 +254,9 @@ def _classify(call, argument):
 
 
 def _call_with_examples(function, params, contract, target, value, is_override):
-    """A call with examples (or defaults) for every argument but `target`."""
+    """A call with `value` for `target` (an argument, or a parameter name given to a Values
+    constructor when `is_override`) and examples or defaults for every other argument. The
+    checks run before the body, so a method needs no instance: self is None."""
     def call():
         args, kwargs = [], {}
         for p in params:
