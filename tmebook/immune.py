@@ -665,7 +665,8 @@ REPRODUCTIONS = tuple(
     Reproduction(
         "μ at which escape state and saddle collide", (_MU_LOW + _MU_HIGH) / 2,
         lambda: saddle_node("mu", _MU_LOW, _MU_HIGH), "kuznetsov1994",
-        "Fig. 9 (one state at μ = 0.0021) and Section 4 (three at 0.00311)",
+        "Fig. 9 (one state at μ = 0.0021; figure number from a re-implementation) and "
+        "Section 4 (three at 0.00311)",
         (_MU_HIGH - _MU_LOW) / 2,
         "published interval: one state at μ = 0.0021 (Fig. 9), three at 0.00311",
         "re-implementation", published_text=f"between {_MU_LOW:g} and {_MU_HIGH:g}"),

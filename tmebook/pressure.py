@@ -126,39 +126,39 @@ PARAMETERS = ParameterSet([
     Parameter(
         "vessel_permeability", r"L_p", _BJ["vessel_permeability"], "cm/(mmHg s)",
         "hydraulic permeability of tumour vessel walls", None,
-        "tumour value of {cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        "tumour value attributed to {cite:t}`baxter1989` (Table 1); not checked against the paper",
         domain=positive(at_most=1e-3, why="cm/(mmHg s): thousands of times the leakiest "
                         "measured vessels; keeps alpha finite"),
     ),
     Parameter(
         "surface_per_volume", r"S/V", _BJ["surface_per_volume"], "1/cm",
         "vessel surface area per tumour volume", None,
-        "tumour value of {cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        "tumour value attributed to {cite:t}`baxter1989` (Table 1); not checked against the paper",
         domain=positive(at_most=1e4, why="1/cm: fifty times the tumour value, more vessel "
                         "wall than tissue; keeps alpha finite"),
     ),
     Parameter(
         "vascular_pressure", r"p_v", _BJ["vascular_pressure"], "mmHg",
         "microvascular pressure", None,
-        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        "value attributed to {cite:t}`baxter1989` (Table 1); not checked against the paper",
         domain=nonnegative(at_most=1e3, why=_PRESSURE),
     ),
     Parameter(
         "reflection", r"\sigma", _BJ["reflection"], "1",
         "osmotic reflection coefficient of tumour vessels", None,
-        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        "value attributed to {cite:t}`baxter1989` (Table 1); not checked against the paper",
         domain=FRACTION,
     ),
     Parameter(
         "plasma_oncotic", r"\pi_v", _BJ["plasma_oncotic"], "mmHg",
         "oncotic pressure of plasma", None,
-        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        "value attributed to {cite:t}`baxter1989` (Table 1); not checked against the paper",
         domain=nonnegative(at_most=1e3, why=_PRESSURE),
     ),
     Parameter(
         "interstitial_oncotic", r"\pi_i", _BJ["interstitial_oncotic"], "mmHg",
         "oncotic pressure of tumour interstitial fluid", None,
-        "{cite:t}`baxter1989` Table 1 as we recall it; not confirmed",
+        "value attributed to {cite:t}`baxter1989` (Table 1); not checked against the paper",
         domain=nonnegative(at_most=1e3, why=_PRESSURE),
     ),
     Parameter(

@@ -163,7 +163,8 @@ MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])
 TUMOUR_CENTRE = (1.0, 0.5)
 TUMOUR_RADIUS = 0.1
 #: Initial fibronectin f = F0 exp(-x^2 / eps2), made by the parent vessel at x = 0; and the
-#: shape constant nu of the TAF profile (Anderson & Chaplain's forms; F0, eps2 as we recall them).
+#: shape constant nu of the TAF profile (the forms of Anderson & Chaplain;
+#: F0 and eps2 not checked against the paper).
 FIBRONECTIN_F0 = 0.75
 FIBRONECTIN_EPS = 0.45
 TAF_NU = (np.sqrt(5.0) - 0.1) / (np.sqrt(5.0) - 1.0)
@@ -207,7 +208,7 @@ def initial_taf(x: float | np.ndarray, y: float | np.ndarray,
     """TAF c(x, y, 0) = c0 (nu - r)^2 / (nu - 0.1) outside the tumour, its edge value inside.
 
     r is the distance from the tumour centre (1, 1/2), nu = (sqrt 5 - 0.1)/(sqrt 5 - 1):
-    the circular-tumour profile of Anderson & Chaplain as we recall it (c0 = 1), with the
+    the circular-tumour profile of Anderson & Chaplain, not checked against the paper (c0 = 1), with the
     value inside the tumour (r < 0.1) held at the edge value so that c is continuous.
     """
     r = np.maximum(np.hypot(x - TUMOUR_CENTRE[0], y - TUMOUR_CENTRE[1]), TUMOUR_RADIUS)
