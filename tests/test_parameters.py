@@ -197,3 +197,16 @@ def test_an_example_can_be_given_where_the_middle_would_break_a_relation():
         positive().with_example(-1.0)
     times = Array(nonnegative(), shape=(None,), make_example=lambda: np.array([0.0, 0.5, 1.0]))
     assert np.all(np.diff(times.example()) > 0)
+
+
+def test_a_flag_is_a_boolean_not_a_number():
+    # 0 == False and 1 == True in Python; a flag given as 1 is a type mistake, said as such
+    assert BOOLEAN.check("flag", True) is True and BOOLEAN.check("flag", np.bool_(False)) is False
+    for number in (0, 1, 1.0):
+        with pytest.raises(TypeError, match="flag"):
+            BOOLEAN.check("flag", number)
+
+
+def test_a_one_dimensional_shape_is_written_as_a_tuple():
+    assert "of shape (3,)" in Array(FRACTION, shape=(3,)).describe()
+    assert "of shape (n, 2)" in Array(FRACTION, shape=(None, 2)).describe()

@@ -113,6 +113,11 @@ class Domain:
             if unknown or len(set(value)) != len(value):
                 raise ValueError(f"{name} must be {self.describe()}, got {value!r}")
             return tuple(value)
+        if all(isinstance(c, bool) for c in self.choices):
+            # 0 == False and 1 == True in Python: a flag must be a real boolean
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be {self.describe()}, got {value!r}")
+            value = bool(value)
         try:
             known = value in self.choices
         except TypeError:  # unhashable or uncomparable
@@ -265,7 +270,7 @@ class Array:
 
     def describe(self) -> str:
         shape = "" if self.shape is None else " of shape (" + ", ".join(
-            "n" if s is None else str(s) for s in self.shape) + ")"
+            "n" if s is None else str(s) for s in self.shape) + ("," if len(self.shape) == 1 else "") + ")"
         return f"a non-empty array{shape} of numbers, each {self.element.describe()}"
 
     def check(self, name: str, value) -> np.ndarray:
