@@ -308,3 +308,18 @@ def test_write_files_writes_each_file_once(tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in paths}
     sbml.write_files(tmp_path)  # unchanged texts are not rewritten
     assert {p: p.stat().st_mtime_ns for p in paths} == stamps
+
+
+# --- the model contract (tests/test_contract.py's checks, run on this module) --------------------
+# Not in test_contract.MODULES: its property-based test needs a numeric argument, and the
+# exporter has none (its numbers are checked by the models' own records, above).
+
+
+def test_the_exporter_follows_the_model_contract():
+    import test_contract as contract
+
+    contract.test_parameter_set_is_complete("sbml")
+    contract.test_every_public_callable_declares_its_inputs("sbml")
+    contract.test_bad_values_are_refused_at_once_naming_the_argument("sbml")
+    contract.test_generic_extreme_values_give_a_clear_error_or_finite_results("sbml")
+    assert not contract.has_widget(sbml)
