@@ -13,7 +13,8 @@ FOLDER = Path("_generated") / "sbml"
 
 
 def _write(app):
-    from tmebook import sbml  # here, not at import: the extension loads before the build
+    # imported here, not when the extension loads: only a build needs it
+    from tmebook import sbml
 
     sbml.write_files(Path(app.srcdir) / FOLDER)
 

@@ -10,6 +10,7 @@ records' own, and bad input gets the models' own errors.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -80,8 +81,8 @@ def test_caf_switch_matches_the_book_also_when_overridden():
     for overrides in (None, {"activation_strength": 0.3, "drug_kill": 0.05}):
         values = cafs.PARAMETERS.resolve(**(overrides or {})).as_dict()
         times = np.linspace(0.0, 120.0, 241)[1:]
-        reference = scipy_run(lambda t, y: cafs.rhs.__wrapped__(t, y, values), cafs.FEW_CAFS,
-                              times, 1e-14)
+        reference = scipy_run(lambda t, y, values=values: cafs.rhs.__wrapped__(t, y, values),
+                              cafs.FEW_CAFS, times, 1e-14)
         ours = run_sbml(sbml.sbml_string("cafs", overrides), ["tau", "c"], times, 1e-14)
         largest_difference(ours, reference, ["tau", "c"])
 
@@ -135,7 +136,7 @@ def treated_reference(group: str, times: np.ndarray) -> np.ndarray:
     edges = [0.0, *[t for t in doses if t > 0], times[-1]]
     y = np.log([therapy.HAHNFELDT_SCHEDULES[group]["initial_volume"], p["initial_capacity"].value])
     out = np.empty((2, times.size))
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         inside = (times > lo) & (times <= hi)
         sol = solve_ivp(lambda t, z: therapy.treated_rhs.__wrapped__(t, z, regimens, *rates),
                         (lo, hi), y, method="LSODA", t_eval=np.union1d(times[inside], [hi]),

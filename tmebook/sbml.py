@@ -44,7 +44,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import libsbml
@@ -140,7 +140,7 @@ def _units_of(record: Parameter) -> str:
 # --- references ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _reference_uri(key: str) -> str:
     """identifiers.org address of a references.bib entry: its DOI, else its PubMed id."""
     from pybtex.database import parse_file
@@ -447,7 +447,7 @@ def _emt(values: Mapping) -> _Writer:
     for prefix, name, units, table in tables:
         for i, value in enumerate(table):
             w.parameter(f"{prefix}_{i}", value, units, name=name.format(i=i),
-                        notes=_xhtml(emt.TABLE.replace("SI", "Lu et al. 2013, SI") + "."))
+                        notes=_xhtml(f"Source: lu2013 ({emt.TABLE})."))
     for species_id, name in _EMT_SPECIES:
         w.species(species_id, name, "item", start[[s for s, _ in _EMT_SPECIES].index(species_id)])
     w.parameter("I", None, "item", constant=False, name="input signal (molecules)")
