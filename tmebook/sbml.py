@@ -187,7 +187,8 @@ def _pure_numbers(ast) -> None:
 class _Writer:
     """A libSBML document under construction (every call checked)."""
 
-    def __init__(self, model_id: str, name: str, time_units: str, notes: list[str]):
+    def __init__(self, model_id: str, name: str, time_units: str, notes: list[str],
+                 substance_units: str = "dimensionless"):
         self.document = libsbml.SBMLDocument(3, 2)
         self.model = self.document.createModel()
         _check(self.model.setId(model_id), "the model id")
@@ -203,6 +204,13 @@ class _Writer:
                 unit.setScale(scale)
                 unit.setMultiplier(multiplier)
         _check(self.model.setTimeUnits(time_units), "the time units")
+        # the model-wide defaults (COPASI asks for them): counts of cells or molecules, or
+        # pure numbers; the one compartment of each model is a dimensionless unit volume
+        _check(self.model.setSubstanceUnits(substance_units), "the substance units")
+        _check(self.model.setExtentUnits(substance_units), "the extent units")
+        for setter in (self.model.setVolumeUnits, self.model.setAreaUnits,
+                       self.model.setLengthUnits):
+            _check(setter("dimensionless"), "the compartment units")
         _check(self.model.setNotes(_xhtml(*notes)), "the model notes")
 
     def annotate(self, qualifier: int, uri: str) -> None:
@@ -431,7 +439,7 @@ def _emt(values: Mapping) -> _Writer:
                     "transcription. The start is the book's stable "
                     f"{values['start_phenotype']} state at the reference input "
                     f"({values['reference_input']:g} thousand molecules), computed with the "
-                    "published parameters.", _generated_by(emt)])
+                    "published parameters.", _generated_by(emt)], substance_units="item")
     w.compartment("cell", "one cell")
     for name in records:
         record = records[name]
