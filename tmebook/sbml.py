@@ -32,9 +32,13 @@ with the model's own error. `consistency_report` runs libSBML's consistency chec
 included); `write_files` writes the book's files (the Sphinx extension `_ext/sbml_files.py`
 calls it when the book is built).
 
-libSBML's unit check gives no warning for these models: V^(2/3), whose non-integer
-exponent it cannot check, is written root(3, V)^2 (the same number; tests compare the
-files' simulations with the book's solvers).
+libSBML's consistency check (units included) reports nothing for these files. Two
+things would otherwise give unit warnings: V^(2/3), whose non-integer exponent libSBML
+cannot check (warning 10501), is written root(3, V)^2, the same number; and every literal
+number (the 1 in 1 - S, exponents, binomial coefficients) is declared dimensionless, as
+libSBML cannot check an expression holding a number without units (warning 99505). Note
+that libSBML's check compares dimensions, not scales: a rate in 1/h where 1/day belongs
+would pass it. The tests compare each file's simulation with the book's own solvers.
 """
 
 from __future__ import annotations
