@@ -23,7 +23,7 @@ the Hahnfeldt models in V and K, which the book integrates as ln V and ln K), wi
 on every parameter, species and compartment, the record's description, source and place in
 the paper as the parameter's notes, and the source paper as a model annotation
 (bqmodel:isDescribedBy, its DOI from references.bib, or its PubMed id where the paper has
-no DOI). The models' spatial and stochastic relatives (ECM invasion, oxygen fields,
+no DOI; the CAF switch, the book's own model, is bqmodel:isDerivedFrom Adler et al. 2020). The models' spatial and stochastic relatives (ECM invasion, oxygen fields,
 sprouting, the cascade's cohorts) are not ODE models and are not exported.
 
 `sbml_string(model, overrides)` gives a model's file as text: overrides are named as in the
@@ -64,7 +64,9 @@ __all__ = [
 #: The exported models by the name of the module that holds each (and its chapter).
 CHAPTERS = {"ecosystem": 2, "cafs": 3, "immune": 4, "emt": 6, "growth": 7, "therapy": 10}
 MODELS = tuple(CHAPTERS)
-#: The paper each model file is described by (BibTeX keys of references.bib).
+#: The paper each model file is described by (bqmodel:isDescribedBy; for the book's own CAF
+#: switch, the paper it is derived from: bqmodel:isDerivedFrom), as BibTeX keys of
+#: references.bib.
 SOURCES = {"ecosystem": "basanta2012", "cafs": "adler2020", "immune": "kuznetsov1994",
            "emt": "lu2013", "growth": "hahnfeldt1999", "therapy": "hahnfeldt1999"}
 #: BioModels' curated SBML of Kuznetsov et al. 1994 (same dimensional constants as
@@ -631,7 +633,10 @@ def sbml_string(model: str, overrides: Mapping | None = None, group: str | None 
     values = _values(model, overrides)
     writer = (_therapy(values, group or THERAPY_GROUPS[0]) if model == "therapy"
               else globals()[f"_{model}"](values))
-    writer.annotate(libsbml.BQM_IS_DESCRIBED_BY, _reference_uri(SOURCES[model]))
+    # the CAF switch is this book's model; Adler et al. (2020) give its loss rate and the
+    # autocrine idea, so the file is derived from that paper rather than described by it
+    writer.annotate(libsbml.BQM_IS_DERIVED_FROM if model == "cafs" else libsbml.BQM_IS_DESCRIBED_BY,
+                    _reference_uri(SOURCES[model]))
     return writer.text()
 
 
