@@ -2,7 +2,8 @@
 # Both first run the set-up: create .venv when it is missing, then tools/setup_env.py, which
 # compares what .venv holds with requirements.txt, pyproject.toml and postBuild (contents,
 # not file times) and installs only what differs; when nothing does, it needs no network.
-# `make test` also needs Debian's chromium (browser tests) and the npm package axe-core
+# `make test` also installs the test-only pins of requirements-test.txt (libRoadRunner, which
+# Binder does not need), and needs Debian's chromium (browser tests) and the npm package axe-core
 # (accessibility checks); it installs them when they are missing (as root), or says how.
 PYTHON ?= python3
 VENV   := .venv
@@ -26,6 +27,7 @@ book: setup
 	$(BIN)/python tools/build_book.py
 
 test: setup $(AXE)
+	@$(BIN)/python tools/setup_env.py --also requirements-test.txt
 	@tools/need_debian_package.sh chromium chromium
 	$(BIN)/python -m pytest --durations=15
 

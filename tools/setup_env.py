@@ -14,8 +14,10 @@ Only what differs is installed: the pins from the registries (the same set Binde
 the model package with `--no-build-isolation` (its build backend, setuptools, is one of the
 pins, so pip does not download one into an isolated build environment), postBuild again.
 
-Usage: .venv/bin/python tools/setup_env.py [--check]
+Usage: .venv/bin/python tools/setup_env.py [--check] [--also FILE]
   --check   only report; exit status 1 when something would be installed.
+  --also    the pins of another file too (`make test`: requirements-test.txt, the test-only
+            packages, which Binder does not install); `name==version` lines only.
 """
 
 from __future__ import annotations
@@ -131,11 +133,18 @@ def pip(*args: str, quiet: bool = True) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report what differs")
+    parser.add_argument("--also", action="append", default=[], metavar="FILE",
+                        help="pins of another requirements file as well (no -e . there)")
     args = parser.parse_args(argv)
     if sys.prefix == sys.base_prefix:
         raise SystemExit("setup_env.py: run it with the venv's Python (.venv/bin/python)")
 
     pins, editable = read_requirements()
+    for extra in args.also:
+        extra_pins, extra_editable = read_requirements(ROOT / extra)
+        if extra_editable:
+            raise SystemExit(f"{extra}: `-e .` belongs in requirements.txt only")
+        pins.update(extra_pins)
     pinned = pin_differences(pins)
     local = local_package_differences() if editable else []
     post = postbuild_differences()
