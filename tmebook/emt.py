@@ -338,26 +338,52 @@ def rates(state: np.ndarray, input_signal: Any, params: Values | None = None) ->
 def _rates(state, input_signal, p):
     """dx/dt for already checked values (the integrator calls this)."""
     if isinstance(state, np.ndarray) and state.ndim == 1:
-        state = state.tolist()  # Python floats: several times faster than 0-d arrays
+        state = (
+            state.tolist()
+        )  # Python floats: several times faster than 0-d arrays
     mu200, mzeb, zeb, mu34, msnail, snail = state
-    l200, ym200, ymu200 = _microrna_terms(mu200, p["mu0_200"], BINDING_SITES_ZEB)
-    l34, ym34, ymu34 = _microrna_terms(mu34, p["mu0_34"], BINDING_SITES_SNAIL)
-    return np.array([
-        p["g_mu200"] * _shifted_hill(zeb, p["Z0_mu200"], p["n_Z_mu200"], p["l_Z_mu200"])
-        * _shifted_hill(snail, p["S0_mu200"], p["n_S_mu200"], p["l_S_mu200"])
-        - mzeb * ymu200 - p["k_mu200"] * mu200,
-        p["g_mZ"] * _shifted_hill(zeb, p["Z0_mZ"], p["n_Z_mZ"], p["l_Z_mZ"])
-        * _shifted_hill(snail, p["S0_mZ"], p["n_S_mZ"], p["l_S_mZ"])
-        - mzeb * ym200 - p["k_mZ"] * mzeb,
-        p["g_Z"] * mzeb * l200 - p["k_Z"] * zeb,
-        p["g_mu34"] * _shifted_hill(snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"])
-        * _shifted_hill(zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"])
-        - msnail * ymu34 - p["k_mu34"] * mu34,
-        p["g_mS"] * _shifted_hill(input_signal, p["I0_mS"], p["n_I_mS"], p["l_I_mS"])
-        * _shifted_hill(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])
-        - msnail * ym34 - p["k_mS"] * msnail,
-        p["g_S"] * msnail * l34 - p["k_S"] * snail,
-    ])
+    l200, ym200, ymu200 = _microrna_terms(
+        mu200, p["mu0_200"], BINDING_SITES_ZEB
+    )
+    l34, ym34, ymu34 = _microrna_terms(
+        mu34, p["mu0_34"], BINDING_SITES_SNAIL
+    )
+    return np.array(
+        [
+            p["g_mu200"]
+            * _shifted_hill(
+                zeb, p["Z0_mu200"], p["n_Z_mu200"], p["l_Z_mu200"]
+            )
+            * _shifted_hill(
+                snail, p["S0_mu200"], p["n_S_mu200"], p["l_S_mu200"]
+            )
+            - mzeb * ymu200
+            - p["k_mu200"] * mu200,
+            p["g_mZ"]
+            * _shifted_hill(zeb, p["Z0_mZ"], p["n_Z_mZ"], p["l_Z_mZ"])
+            * _shifted_hill(snail, p["S0_mZ"], p["n_S_mZ"], p["l_S_mZ"])
+            - mzeb * ym200
+            - p["k_mZ"] * mzeb,
+            p["g_Z"] * mzeb * l200 - p["k_Z"] * zeb,
+            p["g_mu34"]
+            * _shifted_hill(
+                snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"]
+            )
+            * _shifted_hill(
+                zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"]
+            )
+            - msnail * ymu34
+            - p["k_mu34"] * mu34,
+            p["g_mS"]
+            * _shifted_hill(
+                input_signal, p["I0_mS"], p["n_I_mS"], p["l_I_mS"]
+            )
+            * _shifted_hill(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])
+            - msnail * ym34
+            - p["k_mS"] * msnail,
+            p["g_S"] * msnail * l34 - p["k_S"] * snail,
+        ]
+    )
 
 
 RELATIVE_STEP = interval(1e-10, 1e-2, why="central differences: below 1e-10 round-off, above "
@@ -486,7 +512,9 @@ class BranchStates:
 
 
 @checked(PARAMETERS, zeb=ZEB_GRID, params=PARAMETERS)
-def states_on_branch(zeb: np.ndarray, params: Values | None = None) -> BranchStates:
+def states_on_branch(
+    zeb: np.ndarray, params: Values | None = None
+) -> BranchStates:
     """Steady states parametrised by the ZEB protein level: a `BranchStates`, unpacking as
     (states (6, N), input I (N)).
 
@@ -508,29 +536,53 @@ def states_on_branch(zeb: np.ndarray, params: Values | None = None) -> BranchSta
     mu200, mzeb, snail = _zeb_module(zeb, p)
     ones = np.ones_like(zeb)
 
-    miR34_production = (p["g_mu34"] * _shifted_hill(snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"])
-                        * _shifted_hill(zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"]))
+    miR34_production = (
+        p["g_mu34"]
+        * _shifted_hill(snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"])
+        * _shifted_hill(zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"])
+    )
 
     def snail_mrna_and_terms(log_mu34):
         mu34 = np.exp(log_mu34)
-        l34, ym34, ymu34 = _microrna_terms(mu34, p["mu0_34"], BINDING_SITES_SNAIL)
+        l34, ym34, ymu34 = _microrna_terms(
+            mu34, p["mu0_34"], BINDING_SITES_SNAIL
+        )
         return mu34, p["k_S"] * snail / (p["g_S"] * l34), ym34, ymu34
 
     def mir34_balance(log_mu34):
         mu34, msnail, _, ymu34 = snail_mrna_and_terms(log_mu34)
-        return msnail * ymu34 + p["k_mu34"] * mu34 - miR34_production  # increasing in mu34
+        return (
+            msnail * ymu34 + p["k_mu34"] * mu34 - miR34_production
+        )  # increasing in mu34
 
-    log_mu34 = _bisect(mir34_balance, math.log(1e-3) * ones, math.log(1e9) * ones)
+    log_mu34 = _bisect(
+        mir34_balance, math.log(1e-3) * ones, math.log(1e9) * ones
+    )
     mu34, msnail, ym34, _ = snail_mrna_and_terms(log_mu34)
-    input_term = (msnail * (ym34 + p["k_mS"])
-                  / (p["g_mS"] * _shifted_hill(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])))
-    # shifted_hill(I) = (1 + lam r)/(1 + r) with r = (I/I0)^n, increasing from 1 to lam.
-    # Below 1 the state would need a negative input: we continue r below zero (an odd
-    # extension) so that crossings of I = 0 are found too; such points are unreachable.
+    input_term = (
+        msnail
+        * (ym34 + p["k_mS"])
+        / (
+            p["g_mS"]
+            * _shifted_hill(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])
+        )
+    )
+    # shifted_hill(I) = (1 + lam r)/(1 + r) with r = (I/I0)^n, increasing
+    # from 1 to lam.
+    # Below 1 the state would need a negative input: we continue r below
+    # zero (an odd
+    # extension) so that crossings of I = 0 are found too; such points are
+    # unreachable.
     fold = p["l_I_mS"]
     finite = (input_term > 0.0) & (input_term < fold)
-    ratio = np.where(finite, (input_term - 1.0) / (fold - np.where(finite, input_term, 0.0)), np.nan)
-    input_signal = p["I0_mS"] * np.sign(ratio) * np.abs(ratio) ** (1.0 / p["n_I_mS"])
+    ratio = np.where(
+        finite,
+        (input_term - 1.0) / (fold - np.where(finite, input_term, 0.0)),
+        np.nan,
+    )
+    input_signal = (
+        p["I0_mS"] * np.sign(ratio) * np.abs(ratio) ** (1.0 / p["n_I_mS"])
+    )
     states = np.array([mu200, mzeb, zeb, mu34, msnail, snail])
     bad = ~np.isfinite(input_signal) | ~np.all(np.isfinite(states), axis=0)
     states[:, bad] = np.nan
