@@ -317,13 +317,16 @@ class ActivationBranch:
 def activation_branch(
     c: np.ndarray, params: Values | None = None
 ) -> ActivationBranch:
-    """The activation strength sigma_T at which c is a steady CAF fraction (tumour present).
+    """The activation strength sigma_T at which c is a steady CAF fraction
+    (tumour present).
 
-    Closed form: sigma_T(c) = (S(c) - sigma_C c) / tau*(c), with S(c) from `_signal_needed`
-    and tau*(c) the steady tumour burden. Returns an `ActivationBranch` (sigma_T and
-    d sigma_T / dc; it unpacks as the pair). Both are NaN where the tumour cannot persist
-    (tau* = 0), and at c = 0 the slope is +inf when n > 1 (the curve is vertical there), as
-    `ActivationBranch.NAN_MEANS` declares. c must lie in [0, k_a / (k_a + rho)).
+    Closed form: sigma_T(c) = (S(c) - sigma_C c) / tau*(c), with S(c) from
+    `_signal_needed` and tau*(c) the steady tumour burden. Returns an
+    `ActivationBranch` (sigma_T and d sigma_T / dc; it unpacks as the
+    pair). Both are NaN where the tumour cannot persist (tau* = 0), and at
+    c = 0 the slope is +inf when n > 1 (the curve is vertical there), as
+    `ActivationBranch.NAN_MEANS` declares. c must lie in [0, k_a / (k_a +
+    rho)).
     """
     p = params
     s, ds = _signal_needed(
@@ -351,18 +354,19 @@ def activation_branch(
 def fold_points(
     n_grid: int = 4000, params: Values | None = None
 ) -> list[tuple[float, float]]:
-    """Saddle-node points of the steady-state curve: list of (c, sigma_T), by c.
+    """Saddle-node points of the steady-state curve: list of (c, sigma_T),
+    by c.
 
-    Folds are the zeros of d sigma_T / dc, bracketed on a grid in c and refined with
-    brentq. Two folds bound the bistable window of activation strengths; none means the
-    CAF response to the tumour signal is graded (monostable).
+    Folds are the zeros of d sigma_T / dc, bracketed on a grid in c and
+    refined with brentq. Two folds bound the bistable window of activation
+    strengths; none means the CAF response to the tumour signal is graded
+    (monostable).
     """
     c_max = max_caf_fraction(params["activation_rate"], params["caf_loss"])
     grid = np.linspace(1e-6 * c_max, c_max * (1 - 1e-6), n_grid)
     _, slope = activation_branch(grid, params)
-    branch = (
-        activation_branch.__wrapped__
-    )  # without input checks: brentq calls it often
+    # without input checks: brentq calls it often
+    branch = activation_branch.__wrapped__
 
     def derivative(x):
         return float(branch(x, params).slope)

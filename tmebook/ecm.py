@@ -284,10 +284,12 @@ def _rates(cell_diffusion, haptotaxis, degradation, enzyme_diffusion, enzyme_pro
 
 
 def _van_leer_slope(n):
-    """Limited slope of n in each cell along the last axis (zero in the boundary cells).
+    """Limited slope of n in each cell along the last axis (zero in the
+    boundary cells).
 
-    van Leer's harmonic mean of the one-sided differences: zero at extrema, so the
-    reconstructed face values stay between neighbouring cell values (and >= 0).
+    van Leer's harmonic mean of the one-sided differences: zero at extrema,
+    so the reconstructed face values stay between neighbouring cell values
+    (and >= 0).
     """
     left = n[..., 1:-1] - n[..., :-2]
     right = n[..., 2:] - n[..., 1:-1]
@@ -324,9 +326,8 @@ def _cell_flux_divergence(n, f, h, cell_diffusion, haptotaxis):
         nn = n.swapaxes(axis, -1)
         ff = f.swapaxes(axis, -1)
         slope = _van_leer_slope(nn)
-        velocity = (
-            haptotaxis / h * (ff[..., 1:] - ff[..., :-1])
-        )  # at interior faces
+        # at interior faces
+        velocity = haptotaxis / h * (ff[..., 1:] - ff[..., :-1])
         upwind = np.where(
             velocity > 0,
             nn[..., :-1] + 0.5 * slope[..., :-1],

@@ -298,9 +298,8 @@ class StromaGame(Values, parameters=PARAMETERS):
             if i != j
         }
         for eq in self.equilibria():
-            if (
-                len(eq.name) == 3
-            ):  # an edge mix "X+Y": the third type is the invader
+            # an edge mix "X+Y": the third type is the invader
+            if len(eq.name) == 3:
                 k = next(s for s in STRATEGIES if s not in eq.name)
                 fitness = a @ eq.state
                 rates[f"{k} into {eq.name}"] = (
@@ -310,8 +309,9 @@ class StromaGame(Values, parameters=PARAMETERS):
 
     @checked(PARAMETERS)
     def equilibria(self) -> list[RestPoint]:
-        """Every isolated rest point on the simplex: the three pure states, the mix on each
-        edge that has one, and the interior point when it exists, each with its eigenvalues.
+        """Every isolated rest point on the simplex: the three pure states, the
+        mix on each edge that has one, and the interior point when it exists,
+        each with its eigenvalues.
         """
         a = self.payoff_matrix()
         found = {s: np.eye(3)[k] for k, s in enumerate(STRATEGIES)}

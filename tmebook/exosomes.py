@@ -351,12 +351,12 @@ def birth_rate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Birth rate B(t) of new colonies (per day) on time_grid(t_end, dt).
 
-    First generation only: B = beta(x_p(t)). With the second generation, B solves the
-    renewal equation B(t) = beta(x_p(t)) + int_0^t beta(x_p(t - s)) B(s) ds, solved by
-    the trapezoidal rule (second order in dt; each step is one dot product). B then grows
-    like exp(lambda t) (malthusian_rate): a horizon at which it passes COUNT_CEILING
-    colonies a day is refused.
-    Returns (t, B).
+    First generation only: B = beta(x_p(t)). With the second generation, B
+    solves the renewal equation B(t) = beta(x_p(t)) + int_0^t beta(x_p(t -
+    s)) B(s) ds, solved by the trapezoidal rule (second order in dt; each
+    step is one dot product). B then grows like exp(lambda t)
+    (malthusian_rate): a horizon at which it passes COUNT_CEILING colonies
+    a day is refused. Returns (t, B).
     """
     kinetics = (
         growth_rate,
@@ -382,9 +382,9 @@ def birth_rate(
     if not np.all(births <= COUNT_CEILING):
         raise ValueError(
             f"t_end: with both generations the birth rate passes "
-            f"{COUNT_CEILING:g} colonies a day before t_end = {t_end:g} days "
-            f"(it grows like exp(lambda t), lambda = malthusian_rate()); "
-            f"take a shorter horizon"
+            f"{COUNT_CEILING:g} colonies a day before t_end = {t_end:g} "
+            f"days (it grows like exp(lambda t), lambda = "
+            f"malthusian_rate()); take a shorter horizon"
         )
     return t, births
 
@@ -488,16 +488,18 @@ def solve_transport(
     colonisation_coefficient: float | None = None,
     fractal_dimension: float | None = None,
 ) -> ColonyDensity:
-    """The transport equation solved directly, as a check on the characteristics.
+    """The transport equation solved directly, as a check on the
+    characteristics.
 
-    In y = ln x the Gompertz velocity v(y) = a (ln b - y) is linear and vanishes at the
-    plateau, so colonies never leave [0, ln b]. First-order upwind finite volumes (a
-    sparse flux-difference matrix) with forward Euler at the given CFL number; the inflow
-    flux at y = 0 is the birth rate, beta(x_p(t)) plus, with the second generation,
-    sum_i m exp(alpha y_i) n_i dy. The scheme conserves colonies exactly: their number
-    changes only by the inflow. With the second generation the colonies grow like
-    exp(lambda t) (malthusian_rate): output times at which the density passes
-    COUNT_CEILING are refused.
+    In y = ln x the Gompertz velocity v(y) = a (ln b - y) is linear and
+    vanishes at the plateau, so colonies never leave [0, ln b]. First-order
+    upwind finite volumes (a sparse flux-difference matrix) with forward
+    Euler at the given CFL number; the inflow flux at y = 0 is the birth
+    rate, beta(x_p(t)) plus, with the second generation, sum_i m exp(alpha
+    y_i) n_i dy. The scheme conserves colonies exactly: their number
+    changes only by the inflow. With the second generation the colonies
+    grow like exp(lambda t) (malthusian_rate): output times at which the
+    density passes COUNT_CEILING are refused.
     """
     a, b, m, alpha = (
         growth_rate,
@@ -521,9 +523,8 @@ def solve_transport(
     dt_max = cfl * dy / speed[0]
     log_b = y_max
 
-    def primary_inflow(
-        time,
-    ):  # beta(x_p(time)), scalar and unchecked: called every step
+    # beta(x_p(time)), scalar and unchecked: called every step
+    def primary_inflow(time):
         return m * math.exp(alpha * log_b * -math.expm1(-a * time))
 
     density = np.zeros(n_cells)
@@ -590,12 +591,9 @@ def receptivity(
     decay = np.exp(-delta * h)
     w1 = (delta * h - 1.0 + decay) / (delta**2 * h)
     w0 = (1.0 - decay) / delta - w1
-    filtered = lfilter(
-        [w1, w0], [1.0, -decay], drive
-    )  # filter output n = R_n
-    filtered -= (
-        w1 * drive[0] * decay ** np.arange(t.size)
-    )  # R_0 = 0, not w1 q_0
+    # filter output n = R_n; then R_0 = 0, not w1 q_0
+    filtered = lfilter([w1, w0], [1.0, -decay], drive)
+    filtered -= w1 * drive[0] * decay ** np.arange(t.size)
     return shares[:, None] * filtered[None, :]
 
 
@@ -620,7 +618,8 @@ def niche_priming(
     dt: float = DT_DAYS,
     organ_share: float | None = None,
 ) -> NicheCourse:
-    """The chapter's widget model: metastases per organ over time, primed and unprimed."""
+    """The chapter's widget model: metastases per organ over time, primed
+    and unprimed."""
     t = time_grid(t_end, dt)
     ready = receptivity(t, exosome_output, niche_decay, integrin_profile)
     seeding = primary_seeding_rate(t)

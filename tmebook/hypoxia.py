@@ -347,11 +347,13 @@ def krogh_diffusion_distance(
     consumption: float,
     r_vessel: float,
 ) -> float:
-    """Largest tissue radius R - r_v a vessel can keep oxygenated (pO2(R) = 0), in um.
+    """Largest tissue radius R - r_v a vessel can keep oxygenated (pO2(R) =
+    0), in um.
 
-    Found with a bracketing root finder on pO2(R; R) = 0: pO2 at the edge falls
-    monotonically as the cylinder grows. (The root finder calls the Krogh formula without
-    its input checks, `krogh_profile.__wrapped__`, as it tries cylinders too large.)
+    Found with a bracketing root finder on pO2(R; R) = 0: pO2 at the edge
+    falls monotonically as the cylinder grows. (The root finder calls the
+    Krogh formula without its input checks, `krogh_profile.__wrapped__`, as
+    it tries cylinders too large.)
     """
 
     def edge_po2(radius):
@@ -362,14 +364,12 @@ def krogh_diffusion_distance(
     upper = r_vessel + 2.0 * planar_diffusion_distance(
         p_vessel, diffusivity, consumption
     )
-    while (
-        edge_po2(upper) > 0
-    ):  # the cylinder reaches further than the plane for thin vessels
+    # the cylinder reaches further than the plane for thin vessels
+    while edge_po2(upper) > 0:
         upper *= 2.0
     # pO2 at the edge of a cylinder of radius r_vessel is p_vessel > 0
-    # exactly (the bracket
-    # must not start above r_vessel: the distance can be shorter than any
-    # fraction of it)
+    # exactly (the bracket must not start above r_vessel: the distance can
+    # be shorter than any fraction of it)
     radius = brentq(edge_po2, r_vessel, upper, xtol=1e-10, rtol=1e-12)
     return radius - r_vessel
 
@@ -424,9 +424,8 @@ def anoxic_radius(
         r_n = r_o [1/2 + cos( arccos(2 r_l^2/r_o^2 - 1)/3 - 2 pi/3 )].
     """
     limit = spheroid_diffusion_limit(p_boundary, diffusivity, consumption)
-    rho = (
-        np.minimum(limit / r_outer, 1.0) ** 2
-    )  # clipped before squaring: no overflow
+    # clipped before squaring: no overflow
+    rho = np.minimum(limit / r_outer, 1.0) ** 2
     x = 0.5 + np.cos(np.arccos(2.0 * rho - 1.0) / 3.0 - 2.0 * np.pi / 3.0)
     result = np.where(r_outer > limit, r_outer * np.clip(x, 0.0, 1.0), 0.0)
     return result if result.ndim else float(result)
@@ -517,17 +516,20 @@ def _solve_steady_state(
     forcing_floor=1e-12,
     linear_solve=_linear_solve,
 ):
-    """Solve stiffness @ p + rhs = consumption * volume * g(p) for the free nodes.
+    """Solve stiffness @ p + rhs = consumption * volume * g(p) for the free
+    nodes.
 
-    `stiffness` is the diffusion matrix times D (sparse, symmetric, negative definite),
-    `rhs` holds the contribution of the fixed-pO2 (vessel) nodes, `volume` the control
-    volumes. km = 0 means zero-order consumption: one linear solve. Otherwise Newton's
-    method; each step solves the SPD system -J step = F, loosely at first and to
-    `forcing_floor` near convergence (an inexact Newton method), stopping when the step
-    is below `tolerance` of `scale` (mmHg). A K_m far below `scale` makes consumption
-    switch off almost like a step, and Newton then moves the anoxic front only a few cells
-    per step: we approach such a K_m through a sequence of larger ones (continuation),
-    each solve starting from the last.
+    `stiffness` is the diffusion matrix times D (sparse, symmetric,
+    negative definite), `rhs` holds the contribution of the fixed-pO2
+    (vessel) nodes, `volume` the control volumes. km = 0 means zero-order
+    consumption: one linear solve. Otherwise Newton's method; each step
+    solves the SPD system -J step = F, loosely at first and to
+    `forcing_floor` near convergence (an inexact Newton method), stopping
+    when the step is below `tolerance` of `scale` (mmHg). A K_m far below
+    `scale` makes consumption switch off almost like a step, and Newton
+    then moves the anoxic front only a few cells per step: we approach such
+    a K_m through a sequence of larger ones (continuation), each solve
+    starting from the last.
     """
     negative_stiffness = (-stiffness).tocsr()
     if km == 0.0:

@@ -377,7 +377,8 @@ class Equilibrium:
 
 
 def _positive_roots(cubic: np.poly1d, upper: float) -> list[float]:
-    """Real roots of a cubic in (0, upper): bracket between turning points, then brentq."""
+    """Real roots of a cubic in (0, upper): bracket between turning points,
+    then brentq."""
     turning = sorted(
         t.real
         for t in cubic.deriv().r
@@ -396,10 +397,11 @@ def _positive_roots(cubic: np.poly1d, upper: float) -> list[float]:
 
 @checked(PARAMETERS, model=MODEL)
 def equilibria(model: Model = Model()) -> list[Equilibrium]:
-    """Tumour-free state first, then the positive states in order of tumour size.
+    """Tumour-free state first, then the positive states in order of tumour
+    size.
 
-    With three positive states these are Kuznetsov's B (dormant), C (saddle), D (escape);
-    the tumour-free state is their A.
+    With three positive states these are Kuznetsov's B (dormant), C
+    (saddle), D (escape); the tumour-free state is their A.
     """
     states = [(model.sigma / model.delta, 0.0)]
     for y in _positive_roots(equilibrium_cubic(model), 1.0 / model.beta):

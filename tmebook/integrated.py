@@ -312,12 +312,14 @@ def _branch_exists(inputs, folds):
 
 @checked(PARAMETERS, AT_MOST_MAX_TIMES, inputs=CELL_INPUTS)
 def follow_branches(inputs: np.ndarray) -> np.ndarray:
-    """Phenotype codes (0 E, 1 E/M, 2 M) of cells driven through a sequence of inputs.
+    """Phenotype codes (0 E, 1 E/M, 2 M) of cells driven through a sequence
+    of inputs.
 
-    `inputs` (times, cells) in molecules. A cell stays on its stable branch while the
-    branch exists (hysteresis); when it vanishes at a fold, the cell jumps to the nearest
-    existing branch in the direction of the change (up in ZEB past the E or E/M upper fold,
-    down past the M or E/M lower fold), as the full circuit does (chapter 6). Cells start
+    `inputs` (times, cells) in molecules. A cell stays on its stable branch
+    while the branch exists (hysteresis); when it vanishes at a fold, the
+    cell jumps to the nearest existing branch in the direction of the
+    change (up in ZEB past the E or E/M upper fold, down past the M or E/M
+    lower fold), as the full circuit does (chapter 6). Cells start
     epithelial before the first input.
     """
     folds = emt.bifurcation_diagram().fold_inputs()
@@ -434,11 +436,12 @@ def simulate_tme(
     hybrid_weight: float | None = None,
     haptotaxis_max: float | None = None,
 ) -> TMECourse:
-    """The widget model: the Hahnfeldt ODE with C1-C2 (solve_ivp, LSODA, as chapter 7),
-    then the quasi-steady chain C1 -> C3 -> C4 read out at the output times.
+    """The widget model: the Hahnfeldt ODE with C1-C2 (solve_ivp, LSODA, as
+    chapter 7), then the quasi-steady chain C1 -> C3 -> C4 read out at the
+    output times.
 
-    The couplings' functions are called without their input checks (`.__wrapped__`): the
-    values passed on are the model's own.
+    The couplings' functions are called without their input checks
+    (`.__wrapped__`): the values passed on are the model's own.
     """
     a = growth.PARAMETERS
     lam1, b, d, lam2 = (

@@ -238,16 +238,18 @@ def move_probabilities(
     chemotaxis_saturation: float | None = None,
     haptotaxis: float | None = None,
 ) -> np.ndarray:
-    """P0..P4 (stay, left, right, down, up) for tips at grid cells (iy, ix); shape (m, 5).
+    """P0..P4 (stay, left, right, down, up) for tips at grid cells (iy,
+    ix); shape (m, 5).
 
-    The coefficients of the explicit five-point scheme of the continuum model at each tip
-    (central differences of c and f; fields padded by their edge values, i.e. no flux).
-    Negative coefficients are set to zero, moves off the grid are forbidden, and each row
-    is normalised to sum to one.
+    The coefficients of the explicit five-point scheme of the continuum
+    model at each tip (central differences of c and f; fields padded by
+    their edge values, i.e. no flux). Negative coefficients are set to
+    zero, moves off the grid are forbidden, and each row is normalised to
+    sum to one.
     """
     # the tip's cell and its neighbours left, right, down and up (flat
-    # indices iy * nx + ix;
-    # at an edge the cell itself: edge padding, zero gradient, no flux)
+    # indices iy * nx + ix; at an edge the cell itself: edge padding, zero
+    # gradient, no flux)
     ny, nx = c.shape
     neighbours, on_grid = _grid(ny, nx)
     at = iy * nx + ix
@@ -415,17 +417,20 @@ def grow_network(
     fibronectin_production: float | None = None,
     fibronectin_uptake: float | None = None,
 ) -> Network:
-    """Grow sprouts from the parent vessel (x = 0) towards the tumour at (1, 1/2); seeded.
+    """Grow sprouts from the parent vessel (x = 0) towards the tumour at
+    (1, 1/2); seeded.
 
-    Each step of length k: every active tip moves (or stays) with the probabilities
-    P0..P4 at its cell; a move back onto its own sprout (or the one it branched from)
-    retraces it; a move onto any other sprout, or onto a free cell another tip takes in
-    the same step, is an anastomosis and ends the tip; a tip within the tumour
-    radius has arrived and stops. Tips at least `branch_age` old branch with the
-    probability `branch_probability(c)` into a free neighbouring cell (both ages reset).
-    Endothelial cells on the sprouts take up TAF (eta) and fibronectin (gamma) and make
-    fibronectin (beta): explicit Euler steps of the c and f equations with n = 1 on
-    sprout cells. Stops at the first arrival (`stop_at_arrival`) or at t_max.
+    Each step of length k: every active tip moves (or stays) with the
+    probabilities P0..P4 at its cell; a move back onto its own sprout (or
+    the one it branched from) retraces it; a move onto any other sprout, or
+    onto a free cell another tip takes in the same step, is an anastomosis
+    and ends the tip; a tip within the tumour radius has arrived and stops.
+    Tips at least `branch_age` old branch with the probability
+    `branch_probability(c)` into a free neighbouring cell (both ages
+    reset). Endothelial cells on the sprouts take up TAF (eta) and
+    fibronectin (gamma) and make fibronectin (beta): explicit Euler steps
+    of the c and f equations with n = 1 on sprout cells. Stops at the first
+    arrival (`stop_at_arrival`) or at t_max.
     """
     chi0, c0, rho, d_tip, sat = (
         chemotaxis,
