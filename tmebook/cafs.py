@@ -195,15 +195,21 @@ def _signal(tau, c, activation_strength, caf_secretion):
 
 
 @checked(PARAMETERS, t=REAL, y=STATE_OR_STEP, params=PARAMETERS)
-def rhs(t: float, y: np.ndarray, params: Values | None = None) -> list[float]:
+def rhs(
+    t: float, y: np.ndarray, params: Values | None = None
+) -> list[float]:
     """Right-hand side d(tau, c)/dt (t may be any real: the loop is autonomous). The
-    solvers call it without its checks and with `params` as a plain dict of the values."""
+    solvers call it without its checks and with `params` as a plain dict of the values.
+    """
     p = params
     tau, c = y
     s = _signal(tau, c, p["activation_strength"], p["caf_secretion"])
     growth = p["tumour_growth"] * (1.0 + p["caf_growth_boost"] * c)
-    return [growth * tau * (1.0 - tau) - p["drug_kill"] * tau,
-            p["activation_rate"] * _hill(s, p["hill"]) * (1.0 - c) - p["caf_loss"] * c]
+    return [
+        growth * tau * (1.0 - tau) - p["drug_kill"] * tau,
+        p["activation_rate"] * _hill(s, p["hill"]) * (1.0 - c)
+        - p["caf_loss"] * c,
+    ]
 
 
 @checked(PARAMETERS, tau=FRACTION, c=FRACTION, params=PARAMETERS)
@@ -308,47 +314,73 @@ class ActivationBranch:
              c < max_caf_fraction(params["activation_rate"], params["caf_loss"]))),
              "must lie below the largest steady CAF fraction k_a / (k_a + rho)"),
          c=Array(FRACTION, scalar_ok=True), params=PARAMETERS)
-def activation_branch(c: np.ndarray, params: Values | None = None) -> ActivationBranch:
-    """The activation strength sigma_T at which c is a steady CAF fraction (tumour present).
+def activation_branch(
+    c: np.ndarray, params: Values | None = None
+) -> ActivationBranch:
+    """The activation strength sigma_T at which c is a steady CAF fraction
+    (tumour present).
 
-    Closed form: sigma_T(c) = (S(c) - sigma_C c) / tau*(c), with S(c) from `_signal_needed`
-    and tau*(c) the steady tumour burden. Returns an `ActivationBranch` (sigma_T and
-    d sigma_T / dc; it unpacks as the pair). Both are NaN where the tumour cannot persist
-    (tau* = 0), and at c = 0 the slope is +inf when n > 1 (the curve is vertical there), as
-    `ActivationBranch.NAN_MEANS` declares. c must lie in [0, k_a / (k_a + rho)).
+    Closed form: sigma_T(c) = (S(c) - sigma_C c) / tau*(c), with S(c) from
+    `_signal_needed` and tau*(c) the steady tumour burden. Returns an
+    `ActivationBranch` (sigma_T and d sigma_T / dc; it unpacks as the
+    pair). Both are NaN where the tumour cannot persist (tau* = 0), and at
+    c = 0 the slope is +inf when n > 1 (the curve is vertical there), as
+    `ActivationBranch.NAN_MEANS` declares. c must lie in [0, k_a / (k_a +
+    rho)).
     """
     p = params
-    s, ds = _signal_needed(c, p["activation_rate"], p["caf_loss"], p["hill"])
-    r, eps, delta = p["tumour_growth"], p["caf_growth_boost"], p["drug_kill"]
+    s, ds = _signal_needed(
+        c, p["activation_rate"], p["caf_loss"], p["hill"]
+    )
+    r, eps, delta = (
+        p["tumour_growth"],
+        p["caf_growth_boost"],
+        p["drug_kill"],
+    )
     tau = tumour_level.__wrapped__(c, r, eps, delta)
     dtau = delta * eps / (r * (1.0 + eps * c) ** 2)
     net = s - p["caf_secretion"] * c
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.where(tau > 0, net / tau, np.nan)
-        dsigma = np.where(tau > 0, ((ds - p["caf_secretion"]) * tau - net * dtau) / tau**2, np.nan)
+        dsigma = np.where(
+            tau > 0,
+            ((ds - p["caf_secretion"]) * tau - net * dtau) / tau**2,
+            np.nan,
+        )
     return ActivationBranch(sigma, dsigma)
 
 
 @checked(PARAMETERS, n_grid=GRID_POINTS, params=PARAMETERS)
-def fold_points(n_grid: int = 4000, params: Values | None = None) -> list[tuple[float, float]]:
-    """Saddle-node points of the steady-state curve: list of (c, sigma_T), by c.
+def fold_points(
+    n_grid: int = 4000, params: Values | None = None
+) -> list[tuple[float, float]]:
+    """Saddle-node points of the steady-state curve: list of (c, sigma_T),
+    by c.
 
-    Folds are the zeros of d sigma_T / dc, bracketed on a grid in c and refined with
-    brentq. Two folds bound the bistable window of activation strengths; none means the
-    CAF response to the tumour signal is graded (monostable).
+    Folds are the zeros of d sigma_T / dc, bracketed on a grid in c and
+    refined with brentq. Two folds bound the bistable window of activation
+    strengths; none means the CAF response to the tumour signal is graded
+    (monostable).
     """
     c_max = max_caf_fraction(params["activation_rate"], params["caf_loss"])
     grid = np.linspace(1e-6 * c_max, c_max * (1 - 1e-6), n_grid)
     _, slope = activation_branch(grid, params)
-    branch = activation_branch.__wrapped__  # without input checks: brentq calls it often
+    # without input checks: brentq calls it often
+    branch = activation_branch.__wrapped__
 
     def derivative(x):
         return float(branch(x, params).slope)
 
     folds = []
     valid = np.isfinite(slope)
-    for i in np.where(valid[:-1] & valid[1:] & (np.sign(slope[:-1]) != np.sign(slope[1:])))[0]:
-        c_fold = brentq(derivative, grid[i], grid[i + 1], xtol=1e-13, rtol=1e-12)
+    for i in np.where(
+        valid[:-1]
+        & valid[1:]
+        & (np.sign(slope[:-1]) != np.sign(slope[1:]))
+    )[0]:
+        c_fold = brentq(
+            derivative, grid[i], grid[i + 1], xtol=1e-13, rtol=1e-12
+        )
         folds.append((c_fold, float(branch(c_fold, params).sigma)))
     return folds
 

@@ -227,7 +227,9 @@ def cumulative_survival(step_probabilities: np.ndarray) -> np.ndarray:
 
 
 @checked(PARAMETERS, probability=Array(PROBABILITY, scalar_ok=True), multiplier=positive())
-def multiply_odds(probability: float | np.ndarray, multiplier: float) -> float | np.ndarray:
+def multiply_odds(
+    probability: float | np.ndarray, multiplier: float
+) -> float | np.ndarray:
     """Raise the odds p/(1-p) of a step m-fold: p -> m p / (1 - p + m p).
 
     Works on arrays. p = 1 stays 1 (a certain step cannot be made more certain).
@@ -261,7 +263,9 @@ def step_probabilities(hypoxia: float | None = None, caf_support: float | None =
 
 
 @checked(PARAMETERS, n_cells=CELLS, step_probs=THREE_STEPS)
-def expected_counts(n_cells: float, step_probs: np.ndarray, q_dormant: float) -> np.ndarray:
+def expected_counts(
+    n_cells: float, step_probs: np.ndarray, q_dormant: float
+) -> np.ndarray:
     """Expected arrived, micrometastases, macrometastases and dormant cells from n_cells.
 
     Dormant cells are the arrived cells that did not start growing, times q.
@@ -271,8 +275,13 @@ def expected_counts(n_cells: float, step_probs: np.ndarray, q_dormant: float) ->
 
 
 @checked(PARAMETERS, n_cells=COHORT, step_probs=THREE_STEPS, replicates=REPLICATES, seed=SEED)
-def simulate_cohorts(n_cells: int, step_probs: np.ndarray, q_dormant: float, replicates: int,
-                     seed: int = COHORT_SEED) -> np.ndarray:
+def simulate_cohorts(
+    n_cells: int,
+    step_probs: np.ndarray,
+    q_dormant: float,
+    replicates: int,
+    seed: int = COHORT_SEED,
+) -> np.ndarray:
     """Binomial attrition of `replicates` independent cohorts of n_cells cells.
 
     Returns an integer array (replicates, 4) with the columns of STAGES. Each step draws

@@ -284,17 +284,25 @@ def _rates(cell_diffusion, haptotaxis, degradation, enzyme_diffusion, enzyme_pro
 
 
 def _van_leer_slope(n):
-    """Limited slope of n in each cell along the last axis (zero in the boundary cells).
+    """Limited slope of n in each cell along the last axis (zero in the
+    boundary cells).
 
-    van Leer's harmonic mean of the one-sided differences: zero at extrema, so the
-    reconstructed face values stay between neighbouring cell values (and >= 0).
+    van Leer's harmonic mean of the one-sided differences: zero at extrema,
+    so the reconstructed face values stay between neighbouring cell values
+    (and >= 0).
     """
     left = n[..., 1:-1] - n[..., :-2]
     right = n[..., 2:] - n[..., 1:-1]
     product = left * right
     slope = np.zeros(n.shape)
-    # where product > 0 the two differences share a sign, so left + right is not zero
-    np.divide(2.0 * product, left + right, out=slope[..., 1:-1], where=product > 0)
+    # where product > 0 the two differences share a sign, so left + right
+    # is not zero
+    np.divide(
+        2.0 * product,
+        left + right,
+        out=slope[..., 1:-1],
+        where=product > 0,
+    )
     return slope
 
 
@@ -318,10 +326,16 @@ def _cell_flux_divergence(n, f, h, cell_diffusion, haptotaxis):
         nn = n.swapaxes(axis, -1)
         ff = f.swapaxes(axis, -1)
         slope = _van_leer_slope(nn)
-        velocity = haptotaxis / h * (ff[..., 1:] - ff[..., :-1])   # at interior faces
-        upwind = np.where(velocity > 0, nn[..., :-1] + 0.5 * slope[..., :-1],
-                          nn[..., 1:] - 0.5 * slope[..., 1:])
-        flux = velocity * upwind - cell_diffusion / h * (nn[..., 1:] - nn[..., :-1])
+        # at interior faces
+        velocity = haptotaxis / h * (ff[..., 1:] - ff[..., :-1])
+        upwind = np.where(
+            velocity > 0,
+            nn[..., :-1] + 0.5 * slope[..., :-1],
+            nn[..., 1:] - 0.5 * slope[..., 1:],
+        )
+        flux = velocity * upwind - cell_diffusion / h * (
+            nn[..., 1:] - nn[..., :-1]
+        )
         change += _face_divergence(flux, h).swapaxes(axis, -1)
     return change
 
@@ -343,12 +357,17 @@ def _invasion_rhs(t, state, shape, h, rates):
     """
     size = math.prod(shape)
     n = state[:size].reshape(shape)
-    f = state[size:2 * size].reshape(shape)
-    m = state[2 * size:].reshape(shape)
-    dn = _cell_flux_divergence(n, f, h, rates["cell_diffusion"], rates["haptotaxis"])
+    f = state[size : 2 * size].reshape(shape)
+    m = state[2 * size :].reshape(shape)
+    dn = _cell_flux_divergence(
+        n, f, h, rates["cell_diffusion"], rates["haptotaxis"]
+    )
     df = -rates["effective_degradation"] * m * f
-    dm = (_diffusion(m, h, rates["enzyme_diffusion"]) + rates["enzyme_production"] * n
-          - rates["enzyme_decay"] * m)
+    dm = (
+        _diffusion(m, h, rates["enzyme_diffusion"])
+        + rates["enzyme_production"] * n
+        - rates["enzyme_decay"] * m
+    )
     return np.concatenate([dn.ravel(), df.ravel(), dm.ravel()])
 
 

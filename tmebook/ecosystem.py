@@ -291,19 +291,28 @@ class StromaGame(Values, parameters=PARAMETERS):
         and "I into S+D", "S into D+I" where those mixes exist."""
         a = self.payoff_matrix()
         index = {s: k for k, s in enumerate(STRATEGIES)}
-        rates = {f"{i} into {j}": a[index[i], index[j]] - a[index[j], index[j]]
-                 for j in STRATEGIES for i in STRATEGIES if i != j}
+        rates = {
+            f"{i} into {j}": a[index[i], index[j]] - a[index[j], index[j]]
+            for j in STRATEGIES
+            for i in STRATEGIES
+            if i != j
+        }
         for eq in self.equilibria():
-            if len(eq.name) == 3:  # an edge mix "X+Y": the third type is the invader
+            # an edge mix "X+Y": the third type is the invader
+            if len(eq.name) == 3:
                 k = next(s for s in STRATEGIES if s not in eq.name)
                 fitness = a @ eq.state
-                rates[f"{k} into {eq.name}"] = fitness[index[k]] - eq.state @ fitness
+                rates[f"{k} into {eq.name}"] = (
+                    fitness[index[k]] - eq.state @ fitness
+                )
         return rates
 
     @checked(PARAMETERS)
     def equilibria(self) -> list[RestPoint]:
-        """Every isolated rest point on the simplex: the three pure states, the mix on each
-        edge that has one, and the interior point when it exists, each with its eigenvalues."""
+        """Every isolated rest point on the simplex: the three pure states, the
+        mix on each edge that has one, and the interior point when it exists,
+        each with its eigenvalues.
+        """
         a = self.payoff_matrix()
         found = {s: np.eye(3)[k] for k, s in enumerate(STRATEGIES)}
         for i, j in ((0, 1), (1, 2), (0, 2)):
@@ -314,14 +323,21 @@ class StromaGame(Values, parameters=PARAMETERS):
                     state = np.zeros(3)
                     state[i], state[j] = xi, 1 - xi
                     found[f"{STRATEGIES[i]}+{STRATEGIES[j]}"] = state
-        # Interior: (A x)_i equal for all i and sum(x) = 1, i.e. [A, -1; 1, 0] (x, mean) = (0, 1).
-        system = np.block([[a, -np.ones((3, 1))], [np.ones((1, 3)), np.zeros((1, 1))]])
+        # Interior: (A x)_i equal for all i and sum(x) = 1, i.e. [A, -1; 1, 0]
+        # (x, mean) = (0, 1).
+        system = np.block(
+            [[a, -np.ones((3, 1))], [np.ones((1, 3)), np.zeros((1, 1))]]
+        )
         if np.linalg.cond(system) < 1e10:  # an isolated interior point, if any
-            solution = np.linalg.solve(system, np.array([0.0, 0.0, 0.0, 1.0]))[:3]
+            solution = np.linalg.solve(system, np.array([0.0, 0.0, 0.0, 1.0]))[
+                :3
+            ]
             if np.all(solution > 0):
                 found["S+D+I"] = solution
-        return [RestPoint(name, state, np.linalg.eigvals(self.jacobian(state)))
-                for name, state in found.items()]
+        return [
+            RestPoint(name, state, np.linalg.eigvals(self.jacobian(state)))
+            for name, state in found.items()
+        ]
 
     @checked(PARAMETERS)
     def takeover_beta(self) -> float:

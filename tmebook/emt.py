@@ -338,23 +338,25 @@ def rates(state: np.ndarray, input_signal: Any, params: Values | None = None) ->
 def _rates(state, input_signal, p):
     """dx/dt for already checked values (the integrator calls this)."""
     if isinstance(state, np.ndarray) and state.ndim == 1:
-        state = state.tolist()  # Python floats: several times faster than 0-d arrays
+        state = state.tolist()  # Python floats: faster than 0-d arrays
     mu200, mzeb, zeb, mu34, msnail, snail = state
-    l200, ym200, ymu200 = _microrna_terms(mu200, p["mu0_200"], BINDING_SITES_ZEB)
-    l34, ym34, ymu34 = _microrna_terms(mu34, p["mu0_34"], BINDING_SITES_SNAIL)
+    M, H = _microrna_terms, _shifted_hill
+    l200, ym200, ymu200 = M(mu200, p["mu0_200"], BINDING_SITES_ZEB)
+    l34, ym34, ymu34 = M(mu34, p["mu0_34"], BINDING_SITES_SNAIL)
     return np.array([
-        p["g_mu200"] * _shifted_hill(zeb, p["Z0_mu200"], p["n_Z_mu200"], p["l_Z_mu200"])
-        * _shifted_hill(snail, p["S0_mu200"], p["n_S_mu200"], p["l_S_mu200"])
+        p["g_mu200"]
+        * H(zeb, p["Z0_mu200"], p["n_Z_mu200"], p["l_Z_mu200"])
+        * H(snail, p["S0_mu200"], p["n_S_mu200"], p["l_S_mu200"])
         - mzeb * ymu200 - p["k_mu200"] * mu200,
-        p["g_mZ"] * _shifted_hill(zeb, p["Z0_mZ"], p["n_Z_mZ"], p["l_Z_mZ"])
-        * _shifted_hill(snail, p["S0_mZ"], p["n_S_mZ"], p["l_S_mZ"])
+        p["g_mZ"] * H(zeb, p["Z0_mZ"], p["n_Z_mZ"], p["l_Z_mZ"])
+        * H(snail, p["S0_mZ"], p["n_S_mZ"], p["l_S_mZ"])
         - mzeb * ym200 - p["k_mZ"] * mzeb,
         p["g_Z"] * mzeb * l200 - p["k_Z"] * zeb,
-        p["g_mu34"] * _shifted_hill(snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"])
-        * _shifted_hill(zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"])
+        p["g_mu34"] * H(snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"])
+        * H(zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"])
         - msnail * ymu34 - p["k_mu34"] * mu34,
-        p["g_mS"] * _shifted_hill(input_signal, p["I0_mS"], p["n_I_mS"], p["l_I_mS"])
-        * _shifted_hill(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])
+        p["g_mS"] * H(input_signal, p["I0_mS"], p["n_I_mS"], p["l_I_mS"])
+        * H(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])
         - msnail * ym34 - p["k_mS"] * msnail,
         p["g_S"] * msnail * l34 - p["k_S"] * snail,
     ])
@@ -486,51 +488,78 @@ class BranchStates:
 
 
 @checked(PARAMETERS, zeb=ZEB_GRID, params=PARAMETERS)
-def states_on_branch(zeb: np.ndarray, params: Values | None = None) -> BranchStates:
-    """Steady states parametrised by the ZEB protein level: a `BranchStates`, unpacking as
-    (states (6, N), input I (N)).
+def states_on_branch(
+    zeb: np.ndarray, params: Values | None = None
+) -> BranchStates:
+    """Steady states parametrised by the ZEB protein level: a
+    `BranchStates`, unpacking as (states (6, N), input I (N)).
 
     At steady state, for a given ZEB level Z:
-      1. ZEB mRNA is k_Z Z / (g_Z L(mu200)), and the miR-200 balance then fixes the SNAIL
-         level S(Z, mu200) by inverting the SNAIL Hill function on miR-200;
-      2. the ZEB-mRNA balance R(mu200) = 0 picks mu200 (bisection in log mu200; R changes
-         sign once over the whole range for these parameters, and a ZEB level where it
-         does not change sign gets NaN);
-      3. with S and Z known, the miR-34 balance is increasing in mu34 (one root);
-      4. the SNAIL-mRNA balance then gives the input I explicitly (inverting the input's
-         shifted Hill function).
-    Points where no finite I exists are NaN (for the published parameters, ZEB below about
-    430 or above about 1.1e6 molecules: `BranchStates.NAN_MEANS`); negative I marks states that no
-    (non-negative) input can hold. The curve I(Z) is the whole bifurcation diagram; its
-    local extrema are the saddle-node points.
+      1. ZEB mRNA is k_Z Z / (g_Z L(mu200)), and the miR-200 balance then
+         fixes the SNAIL level S(Z, mu200) by inverting the SNAIL Hill
+         function on miR-200;
+      2. the ZEB-mRNA balance R(mu200) = 0 picks mu200 (bisection in log
+         mu200; R changes sign once over the whole range for these
+         parameters, and a ZEB level where it does not change sign gets
+         NaN);
+      3. with S and Z known, the miR-34 balance is increasing in mu34 (one
+         root);
+      4. the SNAIL-mRNA balance then gives the input I explicitly
+         (inverting the input's shifted Hill function).
+    Points where no finite I exists are NaN (for the published parameters,
+    ZEB below about 430 or above about 1.1e6 molecules:
+    `BranchStates.NAN_MEANS`); negative I marks states that no
+    (non-negative) input can hold. The curve I(Z) is the whole bifurcation
+    diagram; its local extrema are the saddle-node points.
     """
     p = params
     mu200, mzeb, snail = _zeb_module(zeb, p)
     ones = np.ones_like(zeb)
 
-    miR34_production = (p["g_mu34"] * _shifted_hill(snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"])
-                        * _shifted_hill(zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"]))
+    miR34_production = (
+        p["g_mu34"]
+        * _shifted_hill(snail, p["S0_mu34"], p["n_S_mu34"], p["l_S_mu34"])
+        * _shifted_hill(zeb, p["Z0_mu34"], p["n_Z_mu34"], p["l_Z_mu34"])
+    )
 
     def snail_mrna_and_terms(log_mu34):
         mu34 = np.exp(log_mu34)
-        l34, ym34, ymu34 = _microrna_terms(mu34, p["mu0_34"], BINDING_SITES_SNAIL)
+        l34, ym34, ymu34 = _microrna_terms(
+            mu34, p["mu0_34"], BINDING_SITES_SNAIL
+        )
         return mu34, p["k_S"] * snail / (p["g_S"] * l34), ym34, ymu34
 
     def mir34_balance(log_mu34):
         mu34, msnail, _, ymu34 = snail_mrna_and_terms(log_mu34)
-        return msnail * ymu34 + p["k_mu34"] * mu34 - miR34_production  # increasing in mu34
+        # increasing in mu34
+        return msnail * ymu34 + p["k_mu34"] * mu34 - miR34_production
 
-    log_mu34 = _bisect(mir34_balance, math.log(1e-3) * ones, math.log(1e9) * ones)
+    log_mu34 = _bisect(
+        mir34_balance, math.log(1e-3) * ones, math.log(1e9) * ones
+    )
     mu34, msnail, ym34, _ = snail_mrna_and_terms(log_mu34)
-    input_term = (msnail * (ym34 + p["k_mS"])
-                  / (p["g_mS"] * _shifted_hill(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])))
-    # shifted_hill(I) = (1 + lam r)/(1 + r) with r = (I/I0)^n, increasing from 1 to lam.
-    # Below 1 the state would need a negative input: we continue r below zero (an odd
-    # extension) so that crossings of I = 0 are found too; such points are unreachable.
+    input_term = (
+        msnail
+        * (ym34 + p["k_mS"])
+        / (
+            p["g_mS"]
+            * _shifted_hill(snail, p["S0_mS"], p["n_S_mS"], p["l_S_mS"])
+        )
+    )
+    # shifted_hill(I) = (1 + lam r)/(1 + r) with r = (I/I0)^n, increasing
+    # from 1 to lam. Below 1 the state would need a negative input: we
+    # continue r below zero (an odd extension) so that crossings of I = 0
+    # are found too; such points are unreachable.
     fold = p["l_I_mS"]
     finite = (input_term > 0.0) & (input_term < fold)
-    ratio = np.where(finite, (input_term - 1.0) / (fold - np.where(finite, input_term, 0.0)), np.nan)
-    input_signal = p["I0_mS"] * np.sign(ratio) * np.abs(ratio) ** (1.0 / p["n_I_mS"])
+    ratio = np.where(
+        finite,
+        (input_term - 1.0) / (fold - np.where(finite, input_term, 0.0)),
+        np.nan,
+    )
+    input_signal = (
+        p["I0_mS"] * np.sign(ratio) * np.abs(ratio) ** (1.0 / p["n_I_mS"])
+    )
     states = np.array([mu200, mzeb, zeb, mu34, msnail, snail])
     bad = ~np.isfinite(input_signal) | ~np.all(np.isfinite(states), axis=0)
     states[:, bad] = np.nan

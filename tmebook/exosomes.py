@@ -292,8 +292,11 @@ def gompertz_rate(x: float | np.ndarray, growth_rate: float | None = None,
 
 
 @checked(PARAMETERS, t=TIMES)
-def primary_size(t: float | np.ndarray, growth_rate: float | None = None,
-                 carrying_capacity: float | None = None) -> float | np.ndarray:
+def primary_size(
+    t: float | np.ndarray,
+    growth_rate: float | None = None,
+    carrying_capacity: float | None = None,
+) -> float | np.ndarray:
     """Primary tumour size x_p(t) = b^(1 - exp(-a t)) (cells), grown from one cell at t = 0."""
     return np.exp(np.log(carrying_capacity) * -np.expm1(-growth_rate * t))
 
@@ -337,51 +340,75 @@ def time_grid(t_end: float = T_END_DAYS, dt: float = DT_DAYS) -> np.ndarray:
 
 @checked(PARAMETERS, _STEPS_OF_T_END, _IMPLICIT_STEP, t_end=TIME_SPAN, dt=TIME_STEP,
          second_generation=BOOLEAN)
-def birth_rate(t_end: float = T_END_DAYS, dt: float = DT_DAYS, second_generation: bool = True,
-               growth_rate: float | None = None, carrying_capacity: float | None = None,
-               colonisation_coefficient: float | None = None,
-               fractal_dimension: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def birth_rate(
+    t_end: float = T_END_DAYS,
+    dt: float = DT_DAYS,
+    second_generation: bool = True,
+    growth_rate: float | None = None,
+    carrying_capacity: float | None = None,
+    colonisation_coefficient: float | None = None,
+    fractal_dimension: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Birth rate B(t) of new colonies (per day) on time_grid(t_end, dt).
 
-    First generation only: B = beta(x_p(t)). With the second generation, B solves the
-    renewal equation B(t) = beta(x_p(t)) + int_0^t beta(x_p(t - s)) B(s) ds, solved by
-    the trapezoidal rule (second order in dt; each step is one dot product). B then grows
-    like exp(lambda t) (malthusian_rate): a horizon at which it passes COUNT_CEILING
-    colonies a day is refused.
-    Returns (t, B).
+    First generation only: B = beta(x_p(t)). With the second generation, B
+    solves the renewal equation B(t) = beta(x_p(t)) + int_0^t beta(x_p(t -
+    s)) B(s) ds, solved by the trapezoidal rule (second order in dt; each
+    step is one dot product). B then grows like exp(lambda t)
+    (malthusian_rate): a horizon at which it passes COUNT_CEILING colonies
+    a day is refused. Returns (t, B).
     """
-    kinetics = (growth_rate, carrying_capacity, colonisation_coefficient, fractal_dimension)
+    kinetics = (
+        growth_rate,
+        carrying_capacity,
+        colonisation_coefficient,
+        fractal_dimension,
+    )
     t = time_grid(t_end, dt)
     seeding = primary_seeding_rate(t, *kinetics)
     if not second_generation:
         return t, seeding
-    # Every colony grows like the primary, so the kernel is the primary's seeding rate.
+    # Every colony grows like the primary, so the kernel is the primary's
+    # seeding rate.
     kernel = seeding
     births = np.empty_like(seeding)
     diagonal = 1.0 - 0.5 * dt * kernel[0]
     births[0] = seeding[0]  # no history yet at t = 0
     for n in range(1, t.size):
-        history = 0.5 * kernel[n] * births[0] + np.dot(kernel[n - 1:0:-1], births[1:n])
+        history = 0.5 * kernel[n] * births[0] + np.dot(
+            kernel[n - 1 : 0 : -1], births[1:n]
+        )
         births[n] = (seeding[n] + dt * history) / diagonal
     if not np.all(births <= COUNT_CEILING):
-        raise ValueError(f"t_end: with both generations the birth rate passes {COUNT_CEILING:g} "
-                         f"colonies a day before t_end = {t_end:g} days (it grows like "
-                         f"exp(lambda t), lambda = malthusian_rate()); take a shorter horizon")
+        raise ValueError(
+            f"t_end: with both generations the birth rate passes "
+            f"{COUNT_CEILING:g} colonies a day before t_end = {t_end:g} "
+            f"days (it grows like exp(lambda t), lambda = "
+            f"malthusian_rate()); take a shorter horizon"
+        )
     return t, births
 
 
 @checked(PARAMETERS, _UNIFORM_GRID, _BIRTHS_ON_GRID, _BELOW_PLATEAU,
          x=SIZE, t=GRID, births=BIRTHS)
-def metastases_larger_than(x: float, t: np.ndarray, births: np.ndarray,
-                           growth_rate: float | None = None,
-                           carrying_capacity: float | None = None) -> np.ndarray:
+def metastases_larger_than(
+    x: float,
+    t: np.ndarray,
+    births: np.ndarray,
+    growth_rate: float | None = None,
+    carrying_capacity: float | None = None,
+) -> np.ndarray:
     """N(>x, t_i) on the grid t: colonies larger than x cells, from the birth rate B(t).
 
     Characteristics: a colony founded at s has x_p(t - s) cells at t, so it is larger
     than x exactly when s < t - tau(x). The integral of B up to that time is read off the
     cumulative trapezoid of B by linear interpolation.
     """
-    delay = 0.0 if x <= 1.0 else float(time_to_size(x, growth_rate, carrying_capacity))
+    delay = (
+        0.0
+        if x <= 1.0
+        else float(time_to_size(x, growth_rate, carrying_capacity))
+    )
     cumulative = _cumulative_trapezoid(births, t[1] - t[0])
     return np.interp(t - delay, t, cumulative, left=0.0)
 
@@ -451,35 +478,53 @@ class ColonyDensity:
 
 @checked(PARAMETERS, _INCREASING, _TRANSPORT_WORK, t_out=OUTPUT_TIMES, n_cells=FV_CELLS,
          second_generation=BOOLEAN, cfl=CFL)
-def solve_transport(t_out: np.ndarray, n_cells: int = 400, second_generation: bool = True,
-                    cfl: float = 0.9, growth_rate: float | None = None,
-                    carrying_capacity: float | None = None,
-                    colonisation_coefficient: float | None = None,
-                    fractal_dimension: float | None = None) -> ColonyDensity:
-    """The transport equation solved directly, as a check on the characteristics.
+def solve_transport(
+    t_out: np.ndarray,
+    n_cells: int = 400,
+    second_generation: bool = True,
+    cfl: float = 0.9,
+    growth_rate: float | None = None,
+    carrying_capacity: float | None = None,
+    colonisation_coefficient: float | None = None,
+    fractal_dimension: float | None = None,
+) -> ColonyDensity:
+    """The transport equation solved directly, as a check on the
+    characteristics.
 
-    In y = ln x the Gompertz velocity v(y) = a (ln b - y) is linear and vanishes at the
-    plateau, so colonies never leave [0, ln b]. First-order upwind finite volumes (a
-    sparse flux-difference matrix) with forward Euler at the given CFL number; the inflow
-    flux at y = 0 is the birth rate, beta(x_p(t)) plus, with the second generation,
-    sum_i m exp(alpha y_i) n_i dy. The scheme conserves colonies exactly: their number
-    changes only by the inflow. With the second generation the colonies grow like
-    exp(lambda t) (malthusian_rate): output times at which the density passes
-    COUNT_CEILING are refused.
+    In y = ln x the Gompertz velocity v(y) = a (ln b - y) is linear and
+    vanishes at the plateau, so colonies never leave [0, ln b]. First-order
+    upwind finite volumes (a sparse flux-difference matrix) with forward
+    Euler at the given CFL number; the inflow flux at y = 0 is the birth
+    rate, beta(x_p(t)) plus, with the second generation, sum_i m exp(alpha
+    y_i) n_i dy. The scheme conserves colonies exactly: their number
+    changes only by the inflow. With the second generation the colonies
+    grow like exp(lambda t) (malthusian_rate): output times at which the
+    density passes COUNT_CEILING are refused.
     """
-    a, b, m, alpha = growth_rate, carrying_capacity, colonisation_coefficient, fractal_dimension
+    a, b, m, alpha = (
+        growth_rate,
+        carrying_capacity,
+        colonisation_coefficient,
+        fractal_dimension,
+    )
     y_max = np.log(b)
     edges = np.linspace(0.0, y_max, n_cells + 1)
     dy = edges[1] - edges[0]
     centres = 0.5 * (edges[1:] + edges[:-1])
-    speed = a * (y_max - edges)                      # at the edges; speed[-1] = 0
-    # dn_i/dt = (v_{i-1/2} n_{i-1} - v_{i+1/2} n_i) / dy, inflow added separately
-    transport = sp.diags([-speed[1:] / dy, speed[1:-1] / dy], [0, -1], format="csr")
-    seeding_weight = m * np.exp(alpha * centres) * dy if second_generation else None
+    speed = a * (y_max - edges)  # at the edges; speed[-1] = 0
+    # dn_i/dt = (v_{i-1/2} n_{i-1} - v_{i+1/2} n_i) / dy, inflow added
+    # separately
+    transport = sp.diags(
+        [-speed[1:] / dy, speed[1:-1] / dy], [0, -1], format="csr"
+    )
+    seeding_weight = (
+        m * np.exp(alpha * centres) * dy if second_generation else None
+    )
     dt_max = cfl * dy / speed[0]
     log_b = y_max
 
-    def primary_inflow(time):  # beta(x_p(time)), scalar and unchecked: called every step
+    # beta(x_p(time)), scalar and unchecked: called every step
+    def primary_inflow(time):
         return m * math.exp(alpha * log_b * -math.expm1(-a * time))
 
     density = np.zeros(n_cells)
@@ -498,11 +543,15 @@ def solve_transport(t_out: np.ndarray, n_cells: int = 400, second_generation: bo
             t += step
         out[k] = density
         births_out[k] = primary_inflow(target) + (
-            seeding_weight @ density if second_generation else 0.0)
+            seeding_weight @ density if second_generation else 0.0
+        )
     if not np.all(out <= COUNT_CEILING):
-        raise ValueError(f"t_out: with both generations the colony density passes "
-                         f"{COUNT_CEILING:g} before t_out[-1] = {t_out[-1]:g} days (it grows "
-                         f"like exp(lambda t), lambda = malthusian_rate()); take earlier times")
+        raise ValueError(
+            f"t_out: with both generations the colony density passes "
+            f"{COUNT_CEILING:g} before t_out[-1] = {t_out[-1]:g} days "
+            f"(it grows like exp(lambda t), lambda = malthusian_rate()); "
+            f"take earlier times"
+        )
     return ColonyDensity(t_out, edges, out, births_out)
 
 
@@ -516,10 +565,14 @@ def uptake_shares(integrin_profile: float | None = None) -> np.ndarray:
 
 
 @checked(PARAMETERS, _UNIFORM_GRID, t=GRID)
-def receptivity(t: np.ndarray, exosome_output: float | None = None,
-                niche_decay: float | None = None, integrin_profile: float | None = None,
-                growth_rate: float | None = None,
-                carrying_capacity: float | None = None) -> np.ndarray:
+def receptivity(
+    t: np.ndarray,
+    exosome_output: float | None = None,
+    niche_decay: float | None = None,
+    integrin_profile: float | None = None,
+    growth_rate: float | None = None,
+    carrying_capacity: float | None = None,
+) -> np.ndarray:
     """Receptivity R_k(t) of each organ (rows in ORGANS order) on a uniform grid t.
 
     dR/dt = s u_k x_p(t)/b - delta R, R(0) = 0, integrated exactly for input that is
@@ -528,13 +581,19 @@ def receptivity(t: np.ndarray, exosome_output: float | None = None,
     s, delta = exosome_output, niche_decay
     shares = uptake_shares(integrin_profile)
     h = t[1] - t[0]
-    drive = s * primary_size(t, growth_rate, carrying_capacity) / carrying_capacity
-    # Exact step for piecewise-linear drive: R_{n+1} = e R_n + w0 q_n + w1 q_{n+1}.
+    drive = (
+        s
+        * primary_size(t, growth_rate, carrying_capacity)
+        / carrying_capacity
+    )
+    # Exact step for piecewise-linear drive: R_{n+1} = e R_n + w0 q_n + w1
+    # q_{n+1}.
     decay = np.exp(-delta * h)
     w1 = (delta * h - 1.0 + decay) / (delta**2 * h)
     w0 = (1.0 - decay) / delta - w1
-    filtered = lfilter([w1, w0], [1.0, -decay], drive)   # filter output n = R_n
-    filtered -= w1 * drive[0] * decay ** np.arange(t.size)  # R_0 = 0, not w1 q_0
+    # filter output n = R_n; then R_0 = 0, not w1 q_0
+    filtered = lfilter([w1, w0], [1.0, -decay], drive)
+    filtered -= w1 * drive[0] * decay ** np.arange(t.size)
     return shares[:, None] * filtered[None, :]
 
 
@@ -551,24 +610,38 @@ class NicheCourse:
 
 
 @checked(PARAMETERS, _STEPS_OF_T_END, t_end=TIME_SPAN, dt=TIME_STEP)
-def niche_priming(exosome_output: float | None = None, niche_decay: float | None = None,
-                  integrin_profile: float | None = None, t_end: float = T_END_DAYS,
-                  dt: float = DT_DAYS, organ_share: float | None = None) -> NicheCourse:
-    """The chapter's widget model: metastases per organ over time, primed and unprimed."""
+def niche_priming(
+    exosome_output: float | None = None,
+    niche_decay: float | None = None,
+    integrin_profile: float | None = None,
+    t_end: float = T_END_DAYS,
+    dt: float = DT_DAYS,
+    organ_share: float | None = None,
+) -> NicheCourse:
+    """The chapter's widget model: metastases per organ over time, primed
+    and unprimed."""
     t = time_grid(t_end, dt)
     ready = receptivity(t, exosome_output, niche_decay, integrin_profile)
     seeding = primary_seeding_rate(t)
     primed_births = organ_share * seeding[None, :] * (1.0 + ready)
-    unprimed_births = np.repeat(organ_share * seeding[None, :], len(ORGANS), axis=0)
+    unprimed_births = np.repeat(
+        organ_share * seeding[None, :], len(ORGANS), axis=0
+    )
     visible_size = PARAMETERS.default("metastasis_detection_size")
 
     def larger_than(x, births):  # per organ
-        return np.array([metastases_larger_than(x, t, row) for row in births])
+        return np.array(
+            [metastases_larger_than(x, t, row) for row in births]
+        )
 
-    return NicheCourse(t, ready, larger_than(1.0, primed_births),
-                       larger_than(1.0, unprimed_births),
-                       larger_than(visible_size, primed_births),
-                       larger_than(visible_size, unprimed_births))
+    return NicheCourse(
+        t,
+        ready,
+        larger_than(1.0, primed_births),
+        larger_than(1.0, unprimed_births),
+        larger_than(visible_size, primed_births),
+        larger_than(visible_size, unprimed_births),
+    )
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.

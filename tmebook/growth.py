@@ -136,8 +136,15 @@ PARAMETERS = ParameterSet([
 # --- the model --------------------------------------------------------------------------------
 
 
-def hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss=0.0,
-                  logarithm="natural"):
+def hahnfeldt_rhs(
+    t,
+    y,
+    growth_rate,
+    stimulation,
+    inhibition,
+    capacity_loss=0.0,
+    logarithm="natural",
+):
     """Right-hand side in log variables y = (ln V, ln K), V and K in mm^3, t in days.
 
     d lnV/dt = -lambda1 ln(V/K),  d lnK/dt = -lambda2 + b V/K - d V^(2/3).
@@ -154,7 +161,11 @@ def hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss=0.0,
     if logarithm == "log10":
         ratio = ratio / np.log(10.0)
     d_log_v = -growth_rate * ratio
-    d_log_k = -capacity_loss + stimulation * np.exp(log_v - log_k) - inhibition * np.exp(2.0 * log_v / 3.0)
+    d_log_k = (
+        -capacity_loss
+        + stimulation * np.exp(log_v - log_k)
+        - inhibition * np.exp(2.0 * log_v / 3.0)
+    )
     return np.array([d_log_v, d_log_k])
 
 
@@ -176,8 +187,11 @@ def hahnfeldt_derivatives(volume: float | np.ndarray, capacity: float | np.ndarr
 
 
 @checked(PARAMETERS)
-def hahnfeldt_steady_state(stimulation: float | None = None, inhibition: float | None = None,
-                           capacity_loss: float | None = None) -> float:
+def hahnfeldt_steady_state(
+    stimulation: float | None = None,
+    inhibition: float | None = None,
+    capacity_loss: float | None = None,
+) -> float:
     """V* = K* = ((b - lambda2) / d)^(3/2) (mm^3); zero if lambda2 >= b (no vascularised state)."""
     return float(max(stimulation - capacity_loss, 0.0) / inhibition) ** 1.5
 

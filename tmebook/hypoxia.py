@@ -315,8 +315,14 @@ def planar_profile(x: ArrayLike, p_vessel: float, diffusivity: float, consumptio
              "must lie between r_vessel and r_tissue"),
     r=KROGH_RADII, r_vessel=R_VESSEL, r_tissue=R_TISSUE,
 )
-def krogh_profile(r: ArrayLike, p_vessel: float, diffusivity: float, consumption: float,
-                  r_vessel: float, r_tissue: float) -> np.ndarray:
+def krogh_profile(
+    r: ArrayLike,
+    p_vessel: float,
+    diffusivity: float,
+    consumption: float,
+    r_vessel: float,
+    r_tissue: float,
+) -> np.ndarray:
     """pO2 in the Krogh cylinder: a vessel of radius r_vessel feeding tissue out to r_tissue.
 
     Zero-order consumption, no flux at r_tissue (Krogh 1919):
@@ -327,28 +333,43 @@ def krogh_profile(r: ArrayLike, p_vessel: float, diffusivity: float, consumption
     diffusion distance itself pO2 at the edge is zero to within rounding.
     """
     k = consumption / diffusivity
-    return p_vessel + k / 4 * (r**2 - r_vessel**2) - k * r_tissue**2 / 2 * np.log(r / r_vessel)
+    return (
+        p_vessel
+        + k / 4 * (r**2 - r_vessel**2)
+        - k * r_tissue**2 / 2 * np.log(r / r_vessel)
+    )
 
 
 @checked(PARAMETERS, consumption=CONSUMPTION_POSITIVE, r_vessel=R_VESSEL)
-def krogh_diffusion_distance(p_vessel: float, diffusivity: float, consumption: float,
-                             r_vessel: float) -> float:
-    """Largest tissue radius R - r_v a vessel can keep oxygenated (pO2(R) = 0), in um.
+def krogh_diffusion_distance(
+    p_vessel: float,
+    diffusivity: float,
+    consumption: float,
+    r_vessel: float,
+) -> float:
+    """Largest tissue radius R - r_v a vessel can keep oxygenated (pO2(R) =
+    0), in um.
 
-    Found with a bracketing root finder on pO2(R; R) = 0: pO2 at the edge falls
-    monotonically as the cylinder grows. (The root finder calls the Krogh formula without
-    its input checks, `krogh_profile.__wrapped__`, as it tries cylinders too large.)
+    Found with a bracketing root finder on pO2(R; R) = 0: pO2 at the edge
+    falls monotonically as the cylinder grows. (The root finder calls the
+    Krogh formula without its input checks, `krogh_profile.__wrapped__`, as
+    it tries cylinders too large.)
     """
 
     def edge_po2(radius):
-        return krogh_profile.__wrapped__(radius, p_vessel, diffusivity, consumption, r_vessel,
-                                         radius)
+        return krogh_profile.__wrapped__(
+            radius, p_vessel, diffusivity, consumption, r_vessel, radius
+        )
 
-    upper = r_vessel + 2.0 * planar_diffusion_distance(p_vessel, diffusivity, consumption)
-    while edge_po2(upper) > 0:  # the cylinder reaches further than the plane for thin vessels
+    upper = r_vessel + 2.0 * planar_diffusion_distance(
+        p_vessel, diffusivity, consumption
+    )
+    # the cylinder reaches further than the plane for thin vessels
+    while edge_po2(upper) > 0:
         upper *= 2.0
-    # pO2 at the edge of a cylinder of radius r_vessel is p_vessel > 0 exactly (the bracket
-    # must not start above r_vessel: the distance can be shorter than any fraction of it)
+    # pO2 at the edge of a cylinder of radius r_vessel is p_vessel > 0
+    # exactly (the bracket must not start above r_vessel: the distance can
+    # be shorter than any fraction of it)
     radius = brentq(edge_po2, r_vessel, upper, xtol=1e-10, rtol=1e-12)
     return radius - r_vessel
 
@@ -379,15 +400,21 @@ def cord_anoxic_radius(r_cord: float, p_surface: float, diffusivity: float,
 
 
 @checked(PARAMETERS, p_boundary=PO2_SUPPLY, consumption=CONSUMPTION_POSITIVE)
-def spheroid_diffusion_limit(p_boundary: float, diffusivity: float, consumption: float) -> float:
+def spheroid_diffusion_limit(
+    p_boundary: float, diffusivity: float, consumption: float
+) -> float:
     """Largest spheroid radius with no anoxic core: r_l = sqrt(6 D p0 / a) (um)."""
     return np.sqrt(6.0 * diffusivity * p_boundary / consumption)
 
 
 @checked(PARAMETERS, r_outer=SPHEROID_RADII, p_boundary=PO2_SUPPLY,
          consumption=CONSUMPTION_POSITIVE)
-def anoxic_radius(r_outer: ArrayLike, p_boundary: float, diffusivity: float,
-                  consumption: float) -> float | np.ndarray:
+def anoxic_radius(
+    r_outer: ArrayLike,
+    p_boundary: float,
+    diffusivity: float,
+    consumption: float,
+) -> float | np.ndarray:
     """Radius of the anoxic core of a spheroid of radius r_outer (um); 0 below r_l.
 
     With zero-order consumption outside the core and p = dp/dr = 0 at its edge r_n,
@@ -397,7 +424,8 @@ def anoxic_radius(r_outer: ArrayLike, p_boundary: float, diffusivity: float,
         r_n = r_o [1/2 + cos( arccos(2 r_l^2/r_o^2 - 1)/3 - 2 pi/3 )].
     """
     limit = spheroid_diffusion_limit(p_boundary, diffusivity, consumption)
-    rho = np.minimum(limit / r_outer, 1.0) ** 2  # clipped before squaring: no overflow
+    # clipped before squaring: no overflow
+    rho = np.minimum(limit / r_outer, 1.0) ** 2
     x = 0.5 + np.cos(np.arccos(2.0 * rho - 1.0) / 3.0 - 2.0 * np.pi / 3.0)
     result = np.where(r_outer > limit, r_outer * np.clip(x, 0.0, 1.0), 0.0)
     return result if result.ndim else float(result)
@@ -476,23 +504,38 @@ def _linear_solve(matrix, rhs, rtol):
     return solution
 
 
-def _solve_steady_state(stiffness, rhs, volume, consumption, km, guess, scale,
-                        tolerance=1e-10, forcing_floor=1e-12, linear_solve=_linear_solve):
-    """Solve stiffness @ p + rhs = consumption * volume * g(p) for the free nodes.
+def _solve_steady_state(
+    stiffness,
+    rhs,
+    volume,
+    consumption,
+    km,
+    guess,
+    scale,
+    tolerance=1e-10,
+    forcing_floor=1e-12,
+    linear_solve=_linear_solve,
+):
+    """Solve stiffness @ p + rhs = consumption * volume * g(p) for the free
+    nodes.
 
-    `stiffness` is the diffusion matrix times D (sparse, symmetric, negative definite),
-    `rhs` holds the contribution of the fixed-pO2 (vessel) nodes, `volume` the control
-    volumes. km = 0 means zero-order consumption: one linear solve. Otherwise Newton's
-    method; each step solves the SPD system -J step = F, loosely at first and to
-    `forcing_floor` near convergence (an inexact Newton method), stopping when the step
-    is below `tolerance` of `scale` (mmHg). A K_m far below `scale` makes consumption
-    switch off almost like a step, and Newton then moves the anoxic front only a few cells
-    per step: we approach such a K_m through a sequence of larger ones (continuation),
-    each solve starting from the last.
+    `stiffness` is the diffusion matrix times D (sparse, symmetric,
+    negative definite), `rhs` holds the contribution of the fixed-pO2
+    (vessel) nodes, `volume` the control volumes. km = 0 means zero-order
+    consumption: one linear solve. Otherwise Newton's method; each step
+    solves the SPD system -J step = F, loosely at first and to
+    `forcing_floor` near convergence (an inexact Newton method), stopping
+    when the step is below `tolerance` of `scale` (mmHg). A K_m far below
+    `scale` makes consumption switch off almost like a step, and Newton
+    then moves the anoxic front only a few cells per step: we approach such
+    a K_m through a sequence of larger ones (continuation), each solve
+    starting from the last.
     """
     negative_stiffness = (-stiffness).tocsr()
     if km == 0.0:
-        return linear_solve(negative_stiffness, rhs - consumption * volume, forcing_floor)
+        return linear_solve(
+            negative_stiffness, rhs - consumption * volume, forcing_floor
+        )
     levels = [km]
     while levels[-1] < 1e-2 * scale:
         levels.append(levels[-1] * 10.0)
@@ -501,14 +544,21 @@ def _solve_steady_state(stiffness, rhs, volume, consumption, km, guess, scale,
         for iteration in range(50):
             g, dg = _consumption_shape(p, level)
             residual = stiffness @ p + rhs - consumption * volume * g
-            negative_jacobian = negative_stiffness + sp.diags(consumption * volume * dg)
+            negative_jacobian = negative_stiffness + sp.diags(
+                consumption * volume * dg
+            )
             forcing = max(forcing_floor, 1e-2 * 100.0 ** (-iteration))
-            step = linear_solve(negative_jacobian.tocsr(), residual, forcing)
+            step = linear_solve(
+                negative_jacobian.tocsr(), residual, forcing
+            )
             p += step
             if np.max(np.abs(step)) < tolerance * scale:
                 break
         else:
-            raise RuntimeError("Newton iteration for the oxygen field did not converge in 50 steps")
+            raise RuntimeError(
+                "Newton iteration for the oxygen field did not converge"
+                " in 50 steps"
+            )
     return p
 
 

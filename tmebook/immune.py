@@ -280,7 +280,12 @@ def rhs(tau: float, state: ArrayLike, model: Model) -> np.ndarray:
     """Right-hand side of the dimensionless system at state = (x, y). The system is
     autonomous: any real tau is accepted (for solve_ivp) and not used."""
     x, y = state[0], state[1]
-    dx = model.sigma + model.recruitment * x * y / (model.eta + y) - model.mu * x * y - model.delta * x
+    dx = (
+        model.sigma
+        + model.recruitment * x * y / (model.eta + y)
+        - model.mu * x * y
+        - model.delta * x
+    )
     dy = model.alpha * y * (1.0 - model.beta * y) - model.killing * x * y
     return np.array([dx, dy])
 
@@ -344,7 +349,9 @@ def equilibrium_cubic(model: Model) -> np.poly1d:
     r, k = model.recruitment, model.killing
     supply = np.poly1d([model.sigma * k, model.sigma * k * model.eta])
     tumour_line = np.poly1d([-model.alpha * model.beta, model.alpha])
-    net_loss = np.poly1d([model.mu, model.delta]) * np.poly1d([1.0, model.eta]) - np.poly1d([r, 0.0])
+    net_loss = np.poly1d([model.mu, model.delta]) * np.poly1d(
+        [1.0, model.eta]
+    ) - np.poly1d([r, 0.0])
     return supply - tumour_line * net_loss
 
 
@@ -370,8 +377,13 @@ class Equilibrium:
 
 
 def _positive_roots(cubic: np.poly1d, upper: float) -> list[float]:
-    """Real roots of a cubic in (0, upper): bracket between turning points, then brentq."""
-    turning = sorted(t.real for t in cubic.deriv().r if abs(t.imag) < 1e-12 and 0 < t.real < upper)
+    """Real roots of a cubic in (0, upper): bracket between turning points,
+    then brentq."""
+    turning = sorted(
+        t.real
+        for t in cubic.deriv().r
+        if abs(t.imag) < 1e-12 and 0 < t.real < upper
+    )
     edges = [0.0, *turning, upper]
     roots = []
     for lo, hi in zip(edges[:-1], edges[1:]):
@@ -385,15 +397,19 @@ def _positive_roots(cubic: np.poly1d, upper: float) -> list[float]:
 
 @checked(PARAMETERS, model=MODEL)
 def equilibria(model: Model = Model()) -> list[Equilibrium]:
-    """Tumour-free state first, then the positive states in order of tumour size.
+    """Tumour-free state first, then the positive states in order of tumour
+    size.
 
-    With three positive states these are Kuznetsov's B (dormant), C (saddle), D (escape);
-    the tumour-free state is their A.
+    With three positive states these are Kuznetsov's B (dormant), C
+    (saddle), D (escape); the tumour-free state is their A.
     """
     states = [(model.sigma / model.delta, 0.0)]
     for y in _positive_roots(equilibrium_cubic(model), 1.0 / model.beta):
         states.append((float(_y_nullcline(y, model)), float(y)))
-    return [Equilibrium(x, y, np.linalg.eigvals(_jacobian(x, y, model))) for x, y in states]
+    return [
+        Equilibrium(x, y, np.linalg.eigvals(_jacobian(x, y, model)))
+        for x, y in states
+    ]
 
 
 @checked(PARAMETERS, model=MODEL)

@@ -257,29 +257,50 @@ def _reference_hif(reference_spacing):
     return float(oxygen_readout.__wrapped__(reference_spacing)[1])
 
 
-def _coupled_rhs(t, y, growth_rate, stimulation, inhibition, capacity_loss,
-                 coupling_vessels, coupling_vegf, reference_spacing, reference_hif):
+def _coupled_rhs(
+    t,
+    y,
+    growth_rate,
+    stimulation,
+    inhibition,
+    capacity_loss,
+    coupling_vessels,
+    coupling_vegf,
+    reference_spacing,
+    reference_hif,
+):
     """Chapter 7's right-hand side (log variables, `growth.hahnfeldt_rhs`, which has no input
     checks) with b replaced by b_eff(V/K) (C1, C2).
 
     The couplings' functions are called without their input checks (`.__wrapped__`): this
     runs at every solver step, with values the model itself made.
     """
-    spacing = vessel_spacing.__wrapped__(np.exp(y[0] - y[1]), coupling_vessels, reference_spacing)
+    spacing = vessel_spacing.__wrapped__(
+        np.exp(y[0] - y[1]), coupling_vessels, reference_spacing
+    )
     _, hif = oxygen_readout.__wrapped__(spacing)
-    b_eff = vegf_stimulation.__wrapped__(hif, coupling_vegf, stimulation, reference_hif)
-    return growth.hahnfeldt_rhs(t, y, growth_rate, b_eff, inhibition, capacity_loss)
+    b_eff = vegf_stimulation.__wrapped__(
+        hif, coupling_vegf, stimulation, reference_hif
+    )
+    return growth.hahnfeldt_rhs(
+        t, y, growth_rate, b_eff, inhibition, capacity_loss
+    )
 
 
 # --- C3: hypoxia -> EMT ------------------------------------------------------------------------
 
 
 @checked(PARAMETERS, mean_hif=MEAN_HIF)
-def emt_input(mean_hif: np.ndarray | float, coupling_emt: float | None = None,
-              tgf_background: float | None = None,
-              hif_tgf_equivalent: float | None = None) -> np.ndarray | float:
+def emt_input(
+    mean_hif: np.ndarray | float,
+    coupling_emt: float | None = None,
+    tgf_background: float | None = None,
+    hif_tgf_equivalent: float | None = None,
+) -> np.ndarray | float:
     """C3: input I (molecules) = emt.tgf_to_input(T_0 + s3 T_H H)."""
-    return emt.tgf_to_input(tgf_background + coupling_emt * hif_tgf_equivalent * mean_hif)
+    return emt.tgf_to_input(
+        tgf_background + coupling_emt * hif_tgf_equivalent * mean_hif
+    )
 
 
 def _branch_exists(inputs, folds):
@@ -291,12 +312,14 @@ def _branch_exists(inputs, folds):
 
 @checked(PARAMETERS, AT_MOST_MAX_TIMES, inputs=CELL_INPUTS)
 def follow_branches(inputs: np.ndarray) -> np.ndarray:
-    """Phenotype codes (0 E, 1 E/M, 2 M) of cells driven through a sequence of inputs.
+    """Phenotype codes (0 E, 1 E/M, 2 M) of cells driven through a sequence
+    of inputs.
 
-    `inputs` (times, cells) in molecules. A cell stays on its stable branch while the
-    branch exists (hysteresis); when it vanishes at a fold, the cell jumps to the nearest
-    existing branch in the direction of the change (up in ZEB past the E or E/M upper fold,
-    down past the M or E/M lower fold), as the full circuit does (chapter 6). Cells start
+    `inputs` (times, cells) in molecules. A cell stays on its stable branch
+    while the branch exists (hysteresis); when it vanishes at a fold, the
+    cell jumps to the nearest existing branch in the direction of the
+    change (up in ZEB past the E or E/M upper fold, down past the M or E/M
+    lower fold), as the full circuit does (chapter 6). Cells start
     epithelial before the first input.
     """
     folds = emt.bifurcation_diagram().fold_inputs()
@@ -305,12 +328,18 @@ def follow_branches(inputs: np.ndarray) -> np.ndarray:
     for i, row in enumerate(inputs):
         exists = _branch_exists(row, folds)
         here = exists[state, np.arange(state.size)]
-        # a vanished E or E/M branch (input above its upper fold): up to E/M if it exists, else M
+        # a vanished E or E/M branch (input above its upper fold): up to
+        # E/M if it exists, else M
         up = ~here & ((state == 0) | ((state == 1) & (row >= folds[2])))
-        state = np.where(up, np.where((state == 0) & exists[1], 1, 2), state)
-        # a vanished M or E/M branch (input below its lower fold): down to E/M if it exists, else E
+        state = np.where(
+            up, np.where((state == 0) & exists[1], 1, 2), state
+        )
+        # a vanished M or E/M branch (input below its lower fold): down to
+        # E/M if it exists, else E
         down = ~here & ~up
-        state = np.where(down, np.where((state == 2) & exists[1], 1, 0), state)
+        state = np.where(
+            down, np.where((state == 2) & exists[1], 1, 0), state
+        )
         codes[i] = state
     return codes
 
@@ -347,11 +376,17 @@ def invasion_table() -> tuple[np.ndarray, np.ndarray]:
 
 
 @checked(PARAMETERS, mesenchymal_fraction=Array(FRACTION, scalar_ok=True))
-def haptotaxis(mesenchymal_fraction: np.ndarray | float, coupling_invasion: float | None = None,
-               haptotaxis_max: float | None = None) -> np.ndarray | float:
+def haptotaxis(
+    mesenchymal_fraction: np.ndarray | float,
+    coupling_invasion: float | None = None,
+    haptotaxis_max: float | None = None,
+) -> np.ndarray | float:
     """C4: gamma = gamma_0 + s4 (gamma_max - gamma_0) m (dimensionless)."""
     g0 = ecm.PARAMETERS["haptotaxis"].value
-    return g0 + coupling_invasion * (haptotaxis_max - g0) * mesenchymal_fraction
+    return (
+        g0
+        + coupling_invasion * (haptotaxis_max - g0) * mesenchymal_fraction
+    )
 
 
 @checked(PARAMETERS, gamma=Array(interval(float(HAPTOTAXIS_GRID[0]), float(HAPTOTAXIS_GRID[-1]),
@@ -386,42 +421,100 @@ class TMECourse:
 
 
 @checked(PARAMETERS, n_points=N_POINTS)
-def simulate_tme(coupling_vessels: float | None = None, coupling_vegf: float | None = None,
-                 coupling_emt: float | None = None, coupling_invasion: float | None = None,
-                 tgf_background: float | None = None, duration: float | None = None,
-                 n_points: int = N_TIMES, *, reference_spacing: float | None = None,
-                 hif_tgf_equivalent: float | None = None, input_spread: float | None = None,
-                 hybrid_weight: float | None = None,
-                 haptotaxis_max: float | None = None) -> TMECourse:
-    """The widget model: the Hahnfeldt ODE with C1-C2 (solve_ivp, LSODA, as chapter 7),
-    then the quasi-steady chain C1 -> C3 -> C4 read out at the output times.
+def simulate_tme(
+    coupling_vessels: float | None = None,
+    coupling_vegf: float | None = None,
+    coupling_emt: float | None = None,
+    coupling_invasion: float | None = None,
+    tgf_background: float | None = None,
+    duration: float | None = None,
+    n_points: int = N_TIMES,
+    *,
+    reference_spacing: float | None = None,
+    hif_tgf_equivalent: float | None = None,
+    input_spread: float | None = None,
+    hybrid_weight: float | None = None,
+    haptotaxis_max: float | None = None,
+) -> TMECourse:
+    """The widget model: the Hahnfeldt ODE with C1-C2 (solve_ivp, LSODA, as
+    chapter 7), then the quasi-steady chain C1 -> C3 -> C4 read out at the
+    output times.
 
-    The couplings' functions are called without their input checks (`.__wrapped__`): the
-    values passed on are the model's own.
+    The couplings' functions are called without their input checks
+    (`.__wrapped__`): the values passed on are the model's own.
     """
     a = growth.PARAMETERS
-    lam1, b, d, lam2 = (a[name].value for name in
-                        ("growth_rate", "stimulation", "inhibition", "capacity_loss"))
+    lam1, b, d, lam2 = (
+        a[name].value
+        for name in (
+            "growth_rate",
+            "stimulation",
+            "inhibition",
+            "capacity_loss",
+        )
+    )
     h_ref = _reference_hif(reference_spacing)
     t = np.linspace(0.0, duration, n_points)
-    y0 = [np.log(a["initial_volume"].value), np.log(a["initial_capacity"].value)]
-    sol = solve_ivp(_coupled_rhs, (0.0, duration), y0, method="LSODA", t_eval=t, rtol=RTOL,
-                    atol=ATOL, args=(lam1, b, d, lam2, coupling_vessels, coupling_vegf,
-                                     reference_spacing, h_ref))
+    y0 = [
+        np.log(a["initial_volume"].value),
+        np.log(a["initial_capacity"].value),
+    ]
+    sol = solve_ivp(
+        _coupled_rhs,
+        (0.0, duration),
+        y0,
+        method="LSODA",
+        t_eval=t,
+        rtol=RTOL,
+        atol=ATOL,
+        args=(
+            lam1,
+            b,
+            d,
+            lam2,
+            coupling_vessels,
+            coupling_vegf,
+            reference_spacing,
+            h_ref,
+        ),
+    )
     if not sol.success:
         raise RuntimeError(f"integration failed: {sol.message}")
     volume, capacity = np.exp(sol.y)
-    spacing = vessel_spacing.__wrapped__(volume / capacity, coupling_vessels, reference_spacing)
+    spacing = vessel_spacing.__wrapped__(
+        volume / capacity, coupling_vessels, reference_spacing
+    )
     fraction, hif = oxygen_readout.__wrapped__(spacing)
     b_eff = vegf_stimulation.__wrapped__(hif, coupling_vegf, b, h_ref)
-    inputs = emt_input.__wrapped__(hif, coupling_emt, tgf_background, hif_tgf_equivalent)
+    inputs = emt_input.__wrapped__(
+        hif, coupling_emt, tgf_background, hif_tgf_equivalent
+    )
     phenotypes = population_phenotypes.__wrapped__(inputs, input_spread)
     mesenchymal = phenotypes[2] + hybrid_weight * phenotypes[1]
-    gamma = haptotaxis.__wrapped__(mesenchymal, coupling_invasion, haptotaxis_max)
-    couplings = {"coupling_vessels": coupling_vessels, "coupling_vegf": coupling_vegf,
-                 "coupling_emt": coupling_emt, "coupling_invasion": coupling_invasion}
-    return TMECourse(t, volume, capacity, spacing, fraction, hif, b_eff, np.asarray(inputs),
-                     phenotypes, mesenchymal, gamma, invasion_depth.__wrapped__(gamma), couplings)
+    gamma = haptotaxis.__wrapped__(
+        mesenchymal, coupling_invasion, haptotaxis_max
+    )
+    couplings = {
+        "coupling_vessels": coupling_vessels,
+        "coupling_vegf": coupling_vegf,
+        "coupling_emt": coupling_emt,
+        "coupling_invasion": coupling_invasion,
+    }
+    return TMECourse(
+        t,
+        volume,
+        capacity,
+        spacing,
+        fraction,
+        hif,
+        b_eff,
+        np.asarray(inputs),
+        phenotypes,
+        mesenchymal,
+        gamma,
+        invasion_depth.__wrapped__(gamma),
+        couplings,
+    )
 
 
 #: The chapter's live panel: the model it reruns and the parameters on its sliders.

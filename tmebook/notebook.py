@@ -4,16 +4,23 @@ for Jupyter and a kernel-free scrubber for the static website. No model lives he
 
 from __future__ import annotations
 
+import ast
 import base64
+import contextlib
 import inspect
 import io
 import re
+import struct
+import textwrap
+import zlib
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 from .parameters import Parameter, parameter_table
@@ -36,6 +43,69 @@ def use_book_style() -> None:
         "axes.spines.top": False,
         "axes.spines.right": False,
     })
+    _record_text_height_in_pngs()
+
+
+#: Where each figure's smallest text height (in image pixels) is written: a PNG text chunk
+#: of the figure's image, and a `data-min-text-px` attribute of a scrubber's frame image.
+#: The reading test multiplies it by displayed/natural width to get the height on screen.
+TEXT_HEIGHT_KEY = "min_text_px"
+
+
+@contextlib.contextmanager
+def _text_heights():
+    """Record, for every text matplotlib draws meanwhile, the height of one line of its font
+    (matplotlib's own extent of "lp", as its text layout uses) in the renderer's pixels."""
+    heights = []
+    draw = Text.draw
+
+    def recording_draw(self, renderer):
+        draw(self, renderer)
+        if renderer is not None and self.get_visible() and self.get_text().strip():
+            _, height, _ = renderer.get_text_width_height_descent(
+                "lp", self.get_fontproperties(), ismath=False)
+            heights.append(float(height))
+
+    Text.draw = recording_draw
+    try:
+        yield heights
+    finally:
+        Text.draw = draw
+
+
+def _png_text_chunk(png: bytes, key: str, value: str) -> bytes:
+    """The PNG with a tEXt chunk `key`=`value` inserted after its header chunk."""
+    body = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body
+    chunk += struct.pack(">I", zlib.crc32(b"tEXt" + body) & 0xFFFFFFFF)
+    end_of_header = 8 + 4 + 4 + 13 + 4  # signature, IHDR length, type, data, CRC
+    return png[:end_of_header] + chunk + png[end_of_header:]
+
+
+def figure_png(fig: Figure) -> bytes:
+    """The figure as the notebook shows it (IPython's PNG, tight bounding box), with its
+    smallest text height in image pixels recorded under TEXT_HEIGHT_KEY."""
+    from IPython.core.pylabtools import print_figure
+
+    with _text_heights() as heights:
+        png = print_figure(fig, "png", bbox_inches="tight", base64=False)
+    if not heights:
+        return png
+    return _png_text_chunk(png, TEXT_HEIGHT_KEY, f"{min(heights):g}")
+
+
+def _record_text_height_in_pngs() -> None:
+    """In a kernel, draw every displayed figure through `figure_png`."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    # load the (inline) backend now: loading it sets its own PNG formatter, which ours replaces
+    plt.switch_backend(matplotlib.get_backend())
+    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
 
 
 def _display(obj) -> None:
@@ -43,10 +113,40 @@ def _display(obj) -> None:
     display(obj)
 
 
-def show_source(*objects) -> None:
-    """Show the source code of model functions, so the reader sees what is run."""
+#: A listing fits the text column at 1280 px (75 characters of 14 px monospace) and a screen.
+LISTING_WIDTH = 75
+LISTING_LINES = 25
+
+
+def listing(obj) -> str:
+    """The source of a function, method or class as a reader needs it: without decorators
+    (the argument checks live in `@checked`) and without the docstring, dedented."""
+    target = inspect.unwrap(obj)
+    source = textwrap.dedent(inspect.getsource(target))
+    tree = ast.parse(source).body[0]
+    lines = source.splitlines()
+    start = tree.lineno - 1  # the `def` line: decorators dropped
+    body = tree.body
+    skip = set()
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        skip = set(range(body[0].lineno - 1, body[0].end_lineno))
+    kept = [line for i, line in enumerate(lines[start:tree.end_lineno], start) if i not in skip]
+    return "\n".join(kept).rstrip()
+
+
+def show_source(*objects, max_lines: int = LISTING_LINES) -> None:
+    """Show the code of model functions, so the reader sees what is run: one short listing
+    (at most `max_lines` lines, none wider than the text column). Checks and numerical
+    machinery stay out of it; the appendix on solvers shows the machinery."""
     from IPython.display import Markdown
-    code = "\n\n".join(inspect.getsource(obj).rstrip() for obj in objects)
+    code = "\n\n".join(listing(obj) for obj in objects)
+    lines = code.splitlines()
+    wide = [line for line in lines if len(line) > LISTING_WIDTH]
+    if wide:
+        raise ValueError(f"objects: a listing line is wider than {LISTING_WIDTH} characters: {wide[0]!r}")
+    if len(lines) > max_lines:
+        raise ValueError(f"objects: the listing has {len(lines)} lines, more than max_lines={max_lines}")
     _display(Markdown(f"```python\n{code}\n```"))
 
 
@@ -211,7 +311,7 @@ def scrubber(view: type, frames: Sequence[tuple[float, object]], figsize, alt: s
         figure_view.show(result, title(value, result))
 
     animation = FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms)
-    with matplotlib.rc_context({"savefig.dpi": dpi}):
+    with matplotlib.rc_context({"savefig.dpi": dpi}), _text_heights() as heights:
         html = animation.to_jshtml(default_mode="once", embed_frames=True)
     plt.close(fig)
     html = _CDN_STYLESHEET.sub("", html)
@@ -219,7 +319,8 @@ def scrubber(view: type, frames: Sequence[tuple[float, object]], figsize, alt: s
     if count != len(frames):
         raise RuntimeError("matplotlib's animation HTML changed: frames not found")
     escaped = alt.replace('"', "&quot;")
-    html, count = re.subn(r'<img id="', f'<img alt="{escaped}" id="', html, count=1)
+    text_px = f' data-{TEXT_HEIGHT_KEY.replace("_", "-")}="{min(heights):g}"' if heights else ""
+    html, count = re.subn(r'<img id="', f'<img alt="{escaped}"{text_px} id="', html, count=1)
     label = label.replace('"', "&quot;")
     html, sliders = re.subn(r'type="range" class="anim-slider"',
                             f'type="range" class="anim-slider" aria-label="{label}"', html, count=1)

@@ -202,7 +202,9 @@ def effective_pressure(vascular_pressure: float | None = None, reflection: float
 
 
 @checked(PARAMETERS, r_over_radius=Array(FRACTION, scalar_ok=True))
-def ifp_profile(r_over_radius: float | np.ndarray, ifp_alpha: float | None = None) -> float | np.ndarray:
+def ifp_profile(
+    r_over_radius: float | np.ndarray, ifp_alpha: float | None = None
+) -> float | np.ndarray:
     """p / p_e at r / R in a uniformly perfused spherical tumour with p(R) = 0.
 
     p/p_e = 1 - sinh(alpha s) / (s sinh alpha), s = r/R; written with exponentials so it
@@ -210,8 +212,13 @@ def ifp_profile(r_over_radius: float | np.ndarray, ifp_alpha: float | None = Non
     """
     s, a = r_over_radius, ifp_alpha
     safe = np.where(s > 0, s, 1.0)
-    # sinh(a s)/sinh(a) = exp(a (s - 1)) (1 - exp(-2 a s)) / (1 - exp(-2 a))
-    ratio = np.exp(a * (safe - 1.0)) * (-np.expm1(-2.0 * a * safe)) / (-np.expm1(-2.0 * a))
+    # sinh(a s)/sinh(a) = exp(a (s - 1)) (1 - exp(-2 a s)) / (1 - exp(-2
+    # a))
+    ratio = (
+        np.exp(a * (safe - 1.0))
+        * (-np.expm1(-2.0 * a * safe))
+        / (-np.expm1(-2.0 * a))
+    )
     centre = 1.0 - a / np.sinh(a) if a < 700 else 1.0
     result = np.where(s > 0, 1.0 - ratio / safe, centre)
     return result if result.ndim else float(result)
@@ -314,7 +321,8 @@ def mean_ifp_fraction(ifp_alpha: float | np.ndarray) -> float | np.ndarray:
 def core_filtration(ifp_alpha: float | np.ndarray) -> float | np.ndarray:
     """alpha^3 / sinh(alpha): filtration at the tumour centre in units of K_t p_e / R^2."""
     a = ifp_alpha
-    # alpha^3 / sinh(alpha) = 2 alpha^3 e^(-alpha) / (1 - e^(-2 alpha)): no overflow
+    # alpha^3 / sinh(alpha) = 2 alpha^3 e^(-alpha) / (1 - e^(-2 alpha)): no
+    # overflow
     out = 2.0 * a**3 * np.exp(-a) / (-np.expm1(-2.0 * a))
     return out if out.ndim else float(out)
 

@@ -227,20 +227,30 @@ def initial_fibronectin(x: float | np.ndarray) -> np.ndarray:
          Relation("iy", lambda c, iy: bool(np.all(iy < c.shape[0])), "must index rows of c"),
          Relation("ix", lambda c, ix: bool(np.all(ix < c.shape[1])), "must index columns of c"),
          c=_FIELD, f=_FIELD, iy=_INDICES, ix=_INDICES)
-def move_probabilities(c: np.ndarray, f: np.ndarray, iy: np.ndarray, ix: np.ndarray,
-                       space_step: float | None = None, time_step: float | None = None,
-                       tip_diffusion: float | None = None, chemotaxis: float | None = None,
-                       chemotaxis_saturation: float | None = None,
-                       haptotaxis: float | None = None) -> np.ndarray:
-    """P0..P4 (stay, left, right, down, up) for tips at grid cells (iy, ix); shape (m, 5).
+def move_probabilities(
+    c: np.ndarray,
+    f: np.ndarray,
+    iy: np.ndarray,
+    ix: np.ndarray,
+    space_step: float | None = None,
+    time_step: float | None = None,
+    tip_diffusion: float | None = None,
+    chemotaxis: float | None = None,
+    chemotaxis_saturation: float | None = None,
+    haptotaxis: float | None = None,
+) -> np.ndarray:
+    """P0..P4 (stay, left, right, down, up) for tips at grid cells (iy,
+    ix); shape (m, 5).
 
-    The coefficients of the explicit five-point scheme of the continuum model at each tip
-    (central differences of c and f; fields padded by their edge values, i.e. no flux).
-    Negative coefficients are set to zero, moves off the grid are forbidden, and each row
-    is normalised to sum to one.
+    The coefficients of the explicit five-point scheme of the continuum
+    model at each tip (central differences of c and f; fields padded by
+    their edge values, i.e. no flux). Negative coefficients are set to
+    zero, moves off the grid are forbidden, and each row is normalised to
+    sum to one.
     """
-    # the tip's cell and its neighbours left, right, down and up (flat indices iy * nx + ix;
-    # at an edge the cell itself: edge padding, zero gradient, no flux)
+    # the tip's cell and its neighbours left, right, down and up (flat
+    # indices iy * nx + ix; at an edge the cell itself: edge padding, zero
+    # gradient, no flux)
     ny, nx = c.shape
     neighbours, on_grid = _grid(ny, nx)
     at = iy * nx + ix
@@ -259,9 +269,17 @@ def move_probabilities(c: np.ndarray, f: np.ndarray, iy: np.ndarray, ix: np.ndar
     random = k * tip_diffusion / h2
     drift_x = k / (4.0 * h2) * (chi * dcx + haptotaxis * dfx)
     drift_y = k / (4.0 * h2) * (chi * dcy + haptotaxis * dfy)
-    stay = (1.0 - 4.0 * random
-            + k * chemotaxis_saturation * chi / (4.0 * h2 * saturation) * (dcx**2 + dcy**2)
-            - k * chi / h2 * lap_c - k * haptotaxis / h2 * lap_f)
+    stay = (
+        1.0
+        - 4.0 * random
+        + k
+        * chemotaxis_saturation
+        * chi
+        / (4.0 * h2 * saturation)
+        * (dcx**2 + dcy**2)
+        - k * chi / h2 * lap_c
+        - k * haptotaxis / h2 * lap_f
+    )
     p = np.empty((c0.size, 5))
     p[:, 0] = stay
     p[:, 1] = random - drift_x
@@ -383,28 +401,51 @@ def _divides_unit_interval(space_step: float) -> bool:
          Relation("time_step", lambda time_step, t_max: t_max / time_step <= MAX_STEPS,
                   f"too small for t_max: a run takes at most {MAX_STEPS} steps (t_max / k)"),
          seed=SEED, t_max=NON_DIMENSIONAL_TIME, stop_at_arrival=BOOLEAN, max_tips=MAX_TIPS)
-def grow_network(chemotaxis: float | None = None, taf_strength: float | None = None,
-                 seed: int = 0, space_step: float | None = None, time_step: float | None = None,
-                 t_max: float = 10.0, stop_at_arrival: bool = True, max_tips: int = 80,
-                 haptotaxis: float | None = None, tip_diffusion: float | None = None,
-                 chemotaxis_saturation: float | None = None, branch_age: float | None = None,
-                 taf_uptake: float | None = None, fibronectin_production: float | None = None,
-                 fibronectin_uptake: float | None = None) -> Network:
-    """Grow sprouts from the parent vessel (x = 0) towards the tumour at (1, 1/2); seeded.
+def grow_network(
+    chemotaxis: float | None = None,
+    taf_strength: float | None = None,
+    seed: int = 0,
+    space_step: float | None = None,
+    time_step: float | None = None,
+    t_max: float = 10.0,
+    stop_at_arrival: bool = True,
+    max_tips: int = 80,
+    haptotaxis: float | None = None,
+    tip_diffusion: float | None = None,
+    chemotaxis_saturation: float | None = None,
+    branch_age: float | None = None,
+    taf_uptake: float | None = None,
+    fibronectin_production: float | None = None,
+    fibronectin_uptake: float | None = None,
+) -> Network:
+    """Grow sprouts from the parent vessel (x = 0) towards the tumour at
+    (1, 1/2); seeded.
 
-    Each step of length k: every active tip moves (or stays) with the probabilities
-    P0..P4 at its cell; a move back onto its own sprout (or the one it branched from)
-    retraces it; a move onto any other sprout, or onto a free cell another tip takes in
-    the same step, is an anastomosis and ends the tip; a tip within the tumour
-    radius has arrived and stops. Tips at least `branch_age` old branch with the
-    probability `branch_probability(c)` into a free neighbouring cell (both ages reset).
-    Endothelial cells on the sprouts take up TAF (eta) and fibronectin (gamma) and make
-    fibronectin (beta): explicit Euler steps of the c and f equations with n = 1 on
-    sprout cells. Stops at the first arrival (`stop_at_arrival`) or at t_max.
+    Each step of length k: every active tip moves (or stays) with the
+    probabilities P0..P4 at its cell; a move back onto its own sprout (or
+    the one it branched from) retraces it; a move onto any other sprout, or
+    onto a free cell another tip takes in the same step, is an anastomosis
+    and ends the tip; a tip within the tumour radius has arrived and stops.
+    Tips at least `branch_age` old branch with the probability
+    `branch_probability(c)` into a free neighbouring cell (both ages
+    reset). Endothelial cells on the sprouts take up TAF (eta) and
+    fibronectin (gamma) and make fibronectin (beta): explicit Euler steps
+    of the c and f equations with n = 1 on sprout cells. Stops at the first
+    arrival (`stop_at_arrival`) or at t_max.
     """
-    chi0, c0, rho, d_tip, sat = chemotaxis, taf_strength, haptotaxis, tip_diffusion, chemotaxis_saturation
+    chi0, c0, rho, d_tip, sat = (
+        chemotaxis,
+        taf_strength,
+        haptotaxis,
+        tip_diffusion,
+        chemotaxis_saturation,
+    )
     h, k, age_min = space_step, time_step, branch_age
-    eta, beta, gamma = taf_uptake, fibronectin_production, fibronectin_uptake
+    eta, beta, gamma = (
+        taf_uptake,
+        fibronectin_production,
+        fibronectin_uptake,
+    )
     n = int(round(1.0 / h)) + 1
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 1.0, n)
@@ -414,9 +455,17 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
     fib = initial_fibronectin(xx)
     owner = np.full((n, n), EMPTY, dtype=np.int64)
     owner[:, 0] = PARENT
-    # cells are numbered iy * n + ix: the flat views below, and `step_to` the number each move adds
-    taf_flat, fib_flat, owner_flat = taf.reshape(-1), fib.reshape(-1), owner.reshape(-1)
-    in_tumour = (np.hypot(xx - TUMOUR_CENTRE[0], yy - TUMOUR_CENTRE[1]) <= TUMOUR_RADIUS).reshape(-1)
+    # cells are numbered iy * n + ix: the flat views below, and `step_to`
+    # the number each move adds
+    taf_flat, fib_flat, owner_flat = (
+        taf.reshape(-1),
+        fib.reshape(-1),
+        owner.reshape(-1),
+    )
+    in_tumour = (
+        np.hypot(xx - TUMOUR_CENTRE[0], yy - TUMOUR_CENTRE[1])
+        <= TUMOUR_RADIUS
+    ).reshape(-1)
     step_to = MOVES[:, 0] + n * MOVES[:, 1]
     _, on_grid = _grid(n, n)
     # sprout cells (endothelial cells that take up TAF, fibronectin)
@@ -439,22 +488,31 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
         if tip_at.size == 0:
             break
         tip_iy, tip_ix = np.divmod(tip_at, n)
-        p = move_probabilities.__wrapped__(taf, fib, tip_iy, tip_ix, h, k, d_tip, chi0, sat, rho)
-        # the move whose band of the cumulative probabilities holds a uniform random number
-        choice = (p.cumsum(axis=1)[:, :4] < rng.random(tip_at.size)[:, None]).sum(axis=1)
+        p = move_probabilities.__wrapped__(
+            taf, fib, tip_iy, tip_ix, h, k, d_tip, chi0, sat, rho
+        )
+        # the move whose band of the cumulative probabilities holds a
+        # uniform random number
+        choice = (
+            p.cumsum(axis=1)[:, :4] < rng.random(tip_at.size)[:, None]
+        ).sum(axis=1)
         new_at = tip_at + step_to[choice]
         target = owner_flat[new_at]
         moving = choice != 0
-        # a move back onto the tip's own sprout (or the one it branched from) retraces it
+        # a move back onto the tip's own sprout (or the one it branched
+        # from) retraces it
         own = (target == tip_id) | (target == tip_parent)
-        # the parent vessel is not rejoined by the initial sprouts' own tips
+        # the parent vessel is not rejoined by the initial sprouts' own
+        # tips
         moving &= ~(own & (target == PARENT))
         new_at = np.where(moving, new_at, tip_at)
-        # a move onto another sprout is an anastomosis, onto a free cell it extends the sprout
+        # a move onto another sprout is an anastomosis, onto a free cell it
+        # extends the sprout
         away = moving & ~own
         free_move = away & (target == EMPTY)
         fuse = away ^ free_move
-        # two tips taking the same free cell in one step (rare): the first keeps it, the rest fuse
+        # two tips taking the same free cell in one step (rare): the first
+        # keeps it, the rest fuse
         taken = np.sort(new_at[free_move])
         if (taken[1:] == taken[:-1]).any():
             order = np.flatnonzero(free_move)
@@ -464,12 +522,13 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
             clash[order[first]] = False
             fuse |= clash
             free_move &= ~clash
-        # record moves (the fusing ones too: the sprout reaches the vessel it joins)
+        # record moves (the fusing ones too: the sprout reaches the vessel
+        # it joins)
         if moving.any():
             segments.append((tip_at[moving], new_at[moving]))
         added = new_at[free_move]
         owner_flat[added] = tip_id[free_move]
-        sprout_cells[n_sprout_cells:n_sprout_cells + added.size] = added
+        sprout_cells[n_sprout_cells : n_sprout_cells + added.size] = added
         n_sprout_cells += added.size
         tip_at = new_at
         tip_age += k
@@ -480,23 +539,35 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
         ended = fuse | arrived
         if ended.any():
             keep = ~ended
-            tip_at, tip_id, tip_parent, tip_age = tip_at[keep], tip_id[keep], tip_parent[keep], tip_age[keep]
-        # endothelial cells on the sprouts take up TAF and fibronectin and make fibronectin
+            tip_at, tip_id, tip_parent, tip_age = (
+                tip_at[keep],
+                tip_id[keep],
+                tip_parent[keep],
+                tip_age[keep],
+            )
+        # endothelial cells on the sprouts take up TAF and fibronectin and
+        # make fibronectin
         cells = sprout_cells[:n_sprout_cells]
         taf_flat[cells] *= uptake_c
         fib_flat[cells] = fib_flat[cells] * keep_f + k * beta
         if stop_at_arrival and not np.isnan(arrival):
             break
-        # branching: an old enough tip puts a new tip on a free neighbouring cell
+        # branching: an old enough tip puts a new tip on a free
+        # neighbouring cell
         eligible = (tip_age >= age_min).nonzero()[0]
         room = max_tips - tip_at.size
         if eligible.size and room > 0:
-            chance = branch_probability.__wrapped__(taf_flat[tip_at[eligible]])
+            chance = branch_probability.__wrapped__(
+                taf_flat[tip_at[eligible]]
+            )
             parents = eligible[rng.random(eligible.size) < chance][:room]
             if parents.size:
                 candidates = tip_at[parents, None] + step_to[None, 1:]
-                free = on_grid[tip_at[parents], 1:] & (owner_flat.take(candidates, mode="clip") == EMPTY)
-                # a random free neighbour: the largest random key among the free ones
+                free = on_grid[tip_at[parents], 1:] & (
+                    owner_flat.take(candidates, mode="clip") == EMPTY
+                )
+                # a random free neighbour: the largest random key among the
+                # free ones
                 keys = np.where(free, rng.random(free.shape), -1.0)
                 pick = keys.argmax(axis=1)
                 ok = free[np.arange(parents.size), pick]
@@ -509,24 +580,47 @@ def grow_network(chemotaxis: float | None = None, taf_strength: float | None = N
                     ids = next_id + np.arange(parents.size)
                     next_id += parents.size
                     owner_flat[born] = ids
-                    sprout_cells[n_sprout_cells:n_sprout_cells + parents.size] = born
+                    sprout_cells[
+                        n_sprout_cells : n_sprout_cells + parents.size
+                    ] = born
                     n_sprout_cells += parents.size
                     segments.append((tip_at[parents], born))
                     tip_age[parents] = 0.0
                     tip_at = np.concatenate([tip_at, born])
-                    tip_parent = np.concatenate([tip_parent, tip_id[parents]])
+                    tip_parent = np.concatenate(
+                        [tip_parent, tip_id[parents]]
+                    )
                     tip_id = np.concatenate([tip_id, ids])
-                    tip_age = np.concatenate([tip_age, np.zeros(parents.size)])
+                    tip_age = np.concatenate(
+                        [tip_age, np.zeros(parents.size)]
+                    )
                     n_branches += parents.size
     if segments:
         start, end = (np.concatenate(part) for part in zip(*segments))
         (y0, x0), (y1, x1) = np.divmod(start, n), np.divmod(end, n)
-        segs = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])], axis=1) * h
+        segs = (
+            np.stack(
+                [np.column_stack([x0, y0]), np.column_stack([x1, y1])],
+                axis=1,
+            )
+            * h
+        )
     else:
         segs = np.zeros((0, 2, 2))
     tip_iy, tip_ix = np.divmod(tip_at, n)
-    return Network(x=x, taf=taf, fibronectin=fib, taf_initial=taf_initial, owner=owner,
-                   segments=segs, tips=np.column_stack([tip_ix, tip_iy]) * h,
-                   arrival_time=float(arrival), time=step * k, n_branches=n_branches,
-                   n_anastomoses=n_anastomoses, n_sprouts=next_id, steps=step)
+    return Network(
+        x=x,
+        taf=taf,
+        fibronectin=fib,
+        taf_initial=taf_initial,
+        owner=owner,
+        segments=segs,
+        tips=np.column_stack([tip_ix, tip_iy]) * h,
+        arrival_time=float(arrival),
+        time=step * k,
+        n_branches=n_branches,
+        n_anastomoses=n_anastomoses,
+        n_sprouts=next_id,
+        steps=step,
+    )
 

@@ -276,7 +276,11 @@ class Regimen:
         """g(t) (mg/kg): the sum of the cleared boluses given up to t (vectorised over t)."""
         lag = t[..., None] - np.asarray(self.dose_times, dtype=float)
         given = lag >= 0
-        g = np.where(given, self.dose * np.exp(-self.clearance * np.where(given, lag, 0.0)), 0.0).sum(axis=-1)
+        g = np.where(
+            given,
+            self.dose * np.exp(-self.clearance * np.where(given, lag, 0.0)),
+            0.0,
+        ).sum(axis=-1)
         return g if g.ndim else float(g)
 
     @checked(t=TIMES)
@@ -386,10 +390,15 @@ def _state_fits(y, regimens) -> bool:
          regimens=REGIMENS,
          growth_rate=GROWTH_RATE, stimulation=STIMULATION, inhibition=INHIBITION,
          capacity_loss=CAPACITY_LOSS)
-def treated_rhs(t: float, y: np.ndarray,
-                regimens: abc.Sequence[Regimen] | abc.Sequence[abc.Sequence[Regimen]],
-                growth_rate: float | None, stimulation: float | None, inhibition: float | None,
-                capacity_loss: float | None = 0.0) -> np.ndarray:
+def treated_rhs(
+    t: float,
+    y: np.ndarray,
+    regimens: abc.Sequence[Regimen] | abc.Sequence[abc.Sequence[Regimen]],
+    growth_rate: float | None,
+    stimulation: float | None,
+    inhibition: float | None,
+    capacity_loss: float | None = 0.0,
+) -> np.ndarray:
     """Chapter 7's Hahnfeldt right-hand side with the drugs as extra loss of ln K.
 
     A thin wrapper: the drug term -e g(t) K is d lnK/dt = ... - e g(t), i.e. chapter 7's
@@ -398,8 +407,9 @@ def treated_rhs(t: float, y: np.ndarray,
     `regimens` as in total_inhibition (one list per tumour, or one list for all).
     """
     extra = total_inhibition(t, regimens)
-    return growth.hahnfeldt_rhs(t, y, growth_rate, stimulation, inhibition,
-                                capacity_loss + extra)
+    return growth.hahnfeldt_rhs(
+        t, y, growth_rate, stimulation, inhibition, capacity_loss + extra
+    )
 
 
 #: Dose-free segments shorter than this (days) are not integrated: nothing happens in them,
@@ -647,23 +657,30 @@ def _normalised_alpha_in_domain(permeability_factor, surface_factor, radius_cm) 
                   f"{pressure.PARAMETERS['ifp_alpha'].domain.high:g}], the domain of ifp_alpha"),
          permeability_factor=pressure.FACTOR, surface_factor=pressure.FACTOR,
          radius_cm=pressure.RADIUS_CM)
-def normalisation_effect(permeability_factor: float, surface_factor: float = 1.0,
-                         radius_cm: float = 0.5) -> tuple[dict, dict]:
+def normalisation_effect(
+    permeability_factor: float,
+    surface_factor: float = 1.0,
+    radius_cm: float = 0.5,
+) -> tuple[dict, dict]:
     """Centre and mean IFP (mmHg), surface fluid velocity (um/s) and core delivery index of a
-    tumour of radius R before (first) and after (second) normalisation, as two dicts."""
+    tumour of radius R before (first) and after (second) normalisation, as two dicts.
+    """
     a0 = pressure.tissue_alpha(radius_cm)
     a1 = pressure.normalised_alpha(a0, permeability_factor, surface_factor)
     k_t = pressure.BAXTER_JAIN_TUMOUR["hydraulic_conductivity"]
     p_e = pressure.P_EFFECTIVE
     rows = []
     for a in (a0, a1):
-        rows.append({
-            "alpha": a,
-            "centre_ifp": p_e * pressure.ifp_profile(0.0, a),
-            "mean_ifp": p_e * pressure.mean_ifp_fraction(a),
-            "surface_velocity_um_s": 1e4 * pressure.surface_velocity(a, p_e, k_t, radius_cm),
-            "core_delivery": pressure.core_delivery_index(a),
-        })
+        rows.append(
+            {
+                "alpha": a,
+                "centre_ifp": p_e * pressure.ifp_profile(0.0, a),
+                "mean_ifp": p_e * pressure.mean_ifp_fraction(a),
+                "surface_velocity_um_s": 1e4
+                * pressure.surface_velocity(a, p_e, k_t, radius_cm),
+                "core_delivery": pressure.core_delivery_index(a),
+            }
+        )
     return rows[0], rows[1]
 
 
@@ -683,9 +700,12 @@ class NormalisationCourse:
                   regimen_index < max(course.drug.shape[0], 1),
                   "must index a drug of the course"),
          course=COURSE, regimen_index=count(0, MAX_TUMOURS, why="a row of the course's drug levels"))
-def normalisation_course(course: TreatedCourse, regimen_index: int = 0,
-                         permeability_reduction: float | None = None,
-                         half_effect_dose: float | None = None) -> NormalisationCourse:
+def normalisation_course(
+    course: TreatedCourse,
+    regimen_index: int = 0,
+    permeability_reduction: float | None = None,
+    half_effect_dose: float | None = None,
+) -> NormalisationCourse:
     """alpha(t), centre IFP and core delivery along a treated course (one tumour).
 
     Assumptions (ours): L_p falls with the drug level, f_L = 1 - f_max g/(g + g50) (f_max:
@@ -693,14 +713,26 @@ def normalisation_course(course: TreatedCourse, regimen_index: int = 0,
     surface per volume follows the vascular support per volume, f_S = (K/V)/(K/V)(0); the
     radius follows the volume. alpha(0) is that of the Baxter-Jain tissue at the starting size.
     """
-    g = course.drug[regimen_index] if course.drug.shape[0] else np.zeros_like(course.t)
+    g = (
+        course.drug[regimen_index]
+        if course.drug.shape[0]
+        else np.zeros_like(course.t)
+    )
     f_l = 1.0 - permeability_reduction * g / (g + half_effect_dose)
     support = course.capacity / course.volume
     f_s = support / support[0]
     radius = pressure.radius_from_volume(course.volume)
-    alpha = pressure.normalised_alpha(pressure.tissue_alpha(radius[0]), f_l, f_s, radius / radius[0])
-    return NormalisationCourse(course.t, alpha, pressure.P_EFFECTIVE * pressure.centre_ifp_fraction(alpha),
-                               pressure.core_delivery_index(alpha), f_l, f_s)
+    alpha = pressure.normalised_alpha(
+        pressure.tissue_alpha(radius[0]), f_l, f_s, radius / radius[0]
+    )
+    return NormalisationCourse(
+        course.t,
+        alpha,
+        pressure.P_EFFECTIVE * pressure.centre_ifp_fraction(alpha),
+        pressure.core_delivery_index(alpha),
+        f_l,
+        f_s,
+    )
 
 
 _DAYS = Array(REAL, shape=(None,), make_example=lambda: np.array([0.0, 1.0, 2.0]))
@@ -724,7 +756,9 @@ def delivery_window(t: np.ndarray, delivery: np.ndarray,
 
 
 @checked(PARAMETERS, suppression=SUPPRESSION)
-def blockaded_model(suppression: float | None, blockade: float | None = None) -> "immune.Model":
+def blockaded_model(
+    suppression: float | None, blockade: float | None = None
+) -> "immune.Model":
     """Chapter 4's model with the suppression S reduced by blockade B: S (1 - B)."""
     return immune.Model(suppression=suppression * (1.0 - blockade))
 
@@ -755,22 +789,36 @@ class BlockadeOutcome:
 
 
 @checked(PARAMETERS, suppression=SUPPRESSION, log10_tumour=LOG10_TUMOUR)
-def blockade_outcome(suppression: float | None, blockade: float | None,
-                     log10_tumour: float = 6.0) -> BlockadeOutcome:
+def blockade_outcome(
+    suppression: float | None,
+    blockade: float | None,
+    log10_tumour: float = 6.0,
+) -> BlockadeOutcome:
     """Which states exist and which are reached, with blockade B against suppression S."""
     model = blockaded_model(suppression, blockade)
     states = immune.equilibria(model)
-    naive = immune.final_state(model.sigma / model.delta, 10.0**log10_tumour / immune.SCALE_CELLS, model)
+    naive = immune.final_state(
+        model.sigma / model.delta,
+        10.0**log10_tumour / immune.SCALE_CELLS,
+        model,
+    )
     escaped = immune.equilibria(immune.Model(suppression=suppression))[-1]
     after = immune.final_state(escaped.x, escaped.y, model)
     if len(states) == 4:
         thresholds = immune.escape_thresholds(escaped.x, model)
-        # no crossing: the dormant basin does not reach the exhausted effector level at all
+        # no crossing: the dormant basin does not reach the exhausted
+        # effector level at all
         threshold = float(thresholds[0]) if thresholds.size else 0.0
     else:
         threshold = 0.0
-    return BlockadeOutcome(float(blockade), model.suppression, states, _fate(naive),
-                           _fate(after), threshold)
+    return BlockadeOutcome(
+        float(blockade),
+        model.suppression,
+        states,
+        _fate(naive),
+        _fate(after),
+        threshold,
+    )
 
 
 def _fate(state) -> str:
