@@ -11,7 +11,9 @@ What a chapter must have, after its last section and before `## References`:
   (hidden until the reader opens it), holding at least one code cell and no figure: the
   last code cell's last statement is an `assert` (the answer the solution's text states,
   checked against the model's output);
-* nothing else that draws (a solution adds no image to the page).
+* nothing else that draws (a solution adds no image to the page);
+* code lines of at most MAX_LINE characters: inside the solution's dropdown, a code block
+  at 1280 px holds 69 characters of the theme's monospace font before it scrolls sideways.
 """
 
 import ast
@@ -30,6 +32,7 @@ DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{(exercise|solution-start|solution-end|s
                        re.MULTILINE)
 OPTION = re.compile(r"^:(\w[\w-]*):[ \t]*(.*)$")
 # calls that put a figure (or a widget) on the page
+MAX_LINE = 66
 DRAWING = re.compile(r"\b(plt\.|subplots\(|\.plot\(|imshow\(|scrubber\(|live_panel\(|display\()")
 
 
@@ -115,6 +118,10 @@ def solution_problems(label: str, cells) -> list[str]:
     for cell in code:
         if DRAWING.search(cell.source) or "mystnb" in cell.metadata:
             problems.append(f"solution to {label} draws a figure (solutions add no images)")
+        long = [line for line in cell.source.splitlines() if len(line) > MAX_LINE]
+        if long:
+            problems.append(f"solution to {label} has code lines longer than {MAX_LINE} "
+                            f"characters (they would scroll sideways): {long}")
     try:
         body = ast.parse(code[-1].source).body
     except SyntaxError as error:
@@ -197,6 +204,7 @@ def test_the_check_accepts_a_good_chapter_and_finds_each_fault():
         "does not end with an assert": GOOD.replace("x = 1 + 1\nassert x == 2", "assert True\nx = 1 + 1"),
         "runs no code": GOOD.replace("```{code-cell} ipython3\nassert 3 > 2\n```\n", ""),
         "draws a figure": GOOD.replace("x = 1 + 1", "plt.plot([1, 2])\nx = 1 + 1"),
+        "longer than": GOOD.replace("x = 1 + 1", "x = 1 + 1" + " + 0" * 20),
         "1 exercises": GOOD[:GOOD.index("```{exercise} Two")] + "## References\n",
         "has 0 solutions": GOOD.replace("```{solution-start} t-two\n:class: dropdown\n```\n\n"
                                         "```{code-cell} ipython3\nassert 3 > 2\n```\n\n```{solution-end}\n```\n", ""),
