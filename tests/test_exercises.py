@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{(exercise|solution-start|solution-end|solution)\}[ \t]*(.*)$",
                        re.MULTILINE)
 OPTION = re.compile(r"^:(\w[\w-]*):[ \t]*(.*)$")
+MAX_LINE = 66  # characters of a solution's code line (see the module's docstring)
 # calls that put a figure (or a widget) on the page
-MAX_LINE = 66
 DRAWING = re.compile(r"\b(plt\.|subplots\(|\.plot\(|imshow\(|scrubber\(|live_panel\(|display\()")
 
 
