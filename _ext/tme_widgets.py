@@ -1,0 +1,183 @@
+"""Live figures re-solved in the reader's browser ("Explore on the page", issue 15).
+
+A chapter places one with the `live-figure` directive; its content is the caption:
+
+    ```{live-figure} immune
+    :alt: what the figure shows, in words (no numbers)
+    Caption text (MyST).
+    ```
+
+At build time this extension
+
+* emits, into the page, the model's specification as JSON from the Python parameter set
+  (`spec(name)`): parameter values, the sliders' ranges, units and labels, the constants of
+  the run and the solver's tolerances. The parameter sets stay the single source of truth;
+  the JavaScript in `web/src/models/` holds only the right-hand sides and the solver
+  (`web/src/dopri5.js`). The JSON is written when the page is written (never cached in a
+  doctree), so a changed parameter set reaches the page at the next build;
+* bundles `web/src/index.js` (uPlot, the solver, the models, the widget's CSS) with esbuild
+  from `node_modules/` (`npm ci` at the top of the repository installs the pinned versions)
+  into `_build/tme-widgets/`, an extra `html_static_path` folder (not the source `_static/`,
+  whose every script Jupyter Book 1 adds to every page);
+* adds that one script, with `defer`, only to the pages that hold a live figure.
+
+Without JavaScript the live figure shows a note pointing to the chapter's static figure.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.errors import ExtensionError
+from sphinx.util.docutils import SphinxDirective
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = "tme-widgets.js"
+ENTRY = Path("web") / "src" / "index.js"
+ESBUILD = Path("node_modules") / ".bin" / "esbuild"
+PLACEHOLDER = "<!--tme-widget-spec:{name}-->"
+
+if str(ROOT) not in sys.path:  # the model package of this checkout
+    sys.path.insert(0, str(ROOT))
+
+
+# --- the models' specifications (Python is the source of truth) ------------------------------
+
+
+def _control(parameters, name: str, label: str, step: float, fmt: str) -> dict:
+    """A slider from a parameter record: its range, default and units come from the record."""
+    record = parameters[name]
+    return {"name": name, "label": label, "units": record.units, "low": record.low,
+            "high": record.high, "value": record.value, "step": step, "format": fmt,
+            "description": record.description}
+
+
+def _values(parameters, names) -> dict:
+    return {name: parameters[name].value for name in names}
+
+
+def _immune() -> dict:
+    from tmebook import immune
+    from tmebook.notebook import OKABE_ITO
+
+    p = immune.PARAMETERS
+    return {
+        "model": "immune",
+        "title": "Effector cells against a tumour in a resting host",
+        "parameters": _values(p, ("sigma", "rho", "eta", "mu", "delta", "alpha", "beta")),
+        "controls": [
+            _control(p, "suppression", "suppression strength S", 0.01, "fixed2"),
+            _control(p, "log10_initial_tumour", "initial tumour, log₁₀ cells", 0.05, "log10cells"),
+        ],
+        "constants": {
+            "days_per_unit": immune.days_per_unit_time(),
+            "follow_up_days": immune.FOLLOW_UP_DAYS,
+            "scale_cells": immune.SCALE_CELLS,
+            "n_points": 600,
+            # as immune._classify: below one cell the tumour is eliminated; the outcome is
+            # "escape" when the nearest stable state lies above 100 units (10^8 cells)
+            "eliminated_below": immune.ONE_CELL,
+            "escape_state_above": 100.0,
+        },
+        # the browser's solver; golden values (web/golden.py) use SciPy at rtol 1e-10
+        "solver": {"rtol": 1e-10, "atol": 1e-14},
+        "colours": {"tumour": OKABE_ITO[3], "effectors": OKABE_ITO[0]},
+        "axes": {"x": "time (days)", "y": "cells"},
+    }
+
+
+SPECS = {"immune": _immune}
+
+
+def spec(name: str) -> dict:
+    """The JSON-ready specification of live figure `name`."""
+    if name not in SPECS:
+        raise ValueError(f"name must be one of {', '.join(SPECS)}, got {name!r}")
+    return SPECS[name]()
+
+
+# --- the directive ------------------------------------------------------------------------
+
+
+class LiveFigure(SphinxDirective):
+    required_arguments = 1
+    has_content = True
+    option_spec = {"alt": directives.unchanged_required}
+
+    def run(self):
+        name = self.arguments[0]
+        if name not in SPECS:
+            raise self.error(f"live-figure: unknown model {name!r} (known: {', '.join(SPECS)})")
+        if "alt" not in self.options:
+            raise self.error("live-figure: give the figure an :alt: text")
+        alt = html.escape(" ".join(self.options["alt"].split()), quote=True)
+        start = (f'<figure class="tme-widget" id="live-{name}" data-widget="{name}" '
+                 f'data-alt="{alt}">\n'
+                 '<div class="tme-widget-app"><p class="tme-widget-nojs">This live figure '
+                 'needs JavaScript; the static figure above shows the model at its default '
+                 'settings.</p></div>\n'
+                 + PLACEHOLDER.format(name=name) + "\n<figcaption>\n")
+        caption = nodes.container()
+        self.state.nested_parse(self.content, self.content_offset, caption)
+        return [nodes.raw("", start, format="html"), *caption.children,
+                nodes.raw("", "</figcaption>\n</figure>\n", format="html")]
+
+
+# --- build: bundle, embed the specifications, add the script where needed --------------------
+
+
+def _static_folder(app) -> Path:
+    return Path(app.outdir).parent / "tme-widgets"
+
+
+def bundle(root: Path, target: Path) -> Path:
+    """Bundle the widgets' JavaScript (and CSS) with the pinned esbuild into target/."""
+    esbuild = root / ESBUILD
+    if not esbuild.exists():
+        raise ExtensionError(f"{esbuild} is missing: run `npm ci` at the top of the repository "
+                             "(`make book` does) to install the pinned uPlot and esbuild")
+    target.mkdir(parents=True, exist_ok=True)
+    out = target / BUNDLE
+    run = subprocess.run(
+        [str(esbuild), str(root / ENTRY), "--bundle", "--minify", "--format=iife",
+         "--target=es2019", "--loader:.css=text", "--legal-comments=none", "--log-level=warning",
+         f"--outfile={out}"], cwd=root, capture_output=True, text=True)
+    if run.returncode != 0 or run.stderr.strip():
+        raise ExtensionError(f"esbuild failed to bundle {ENTRY}:\n{run.stdout}{run.stderr}")
+    return out
+
+
+def _builder_inited(app):
+    if app.builder.format != "html":
+        return
+    target = _static_folder(app)
+    bundle(ROOT, target)
+    app.config.html_static_path.append(str(target))
+
+
+def _spec_script(name: str) -> str:
+    text = json.dumps(spec(name), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return f'<script type="application/json" class="tme-widget-spec">{text}</script>'
+
+
+def _page_context(app, pagename, templatename, context, doctree):
+    body = context.get("body", "")
+    if 'class="tme-widget"' not in body:
+        return
+    for name in SPECS:
+        body = body.replace(PLACEHOLDER.format(name=name), _spec_script(name))
+    context["body"] = body
+    app.add_js_file(BUNDLE, loading_method="defer")
+
+
+def setup(app):
+    app.add_directive("live-figure", LiveFigure)
+    app.connect("builder-inited", _builder_inited)
+    app.connect("html-page-context", _page_context)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
