@@ -88,7 +88,12 @@ def _immune() -> dict:
         # the browser's solver; golden values (web/golden.py) use SciPy at rtol 1e-10
         "solver": {"rtol": 1e-10, "atol": 1e-14},
         "colours": {"tumour": OKABE_ITO[3], "effectors": OKABE_ITO[0]},
-        "axes": {"x": "time (days)", "y": "cells"},
+        "panels": [{
+            "x_label": "time (days)", "y_label": "cells", "log": True,
+            "x_range": [0.0, immune.FOLLOW_UP_DAYS], "y_range": [1e3, 1e9],
+            "series": [{"key": "tumour", "label": "tumour cells T"},
+                       {"key": "effectors", "label": "effector cells E"}],
+        }],
     }
 
 

@@ -38,34 +38,40 @@ def _times(n_points: int, end: float) -> np.ndarray:
     return np.unique(np.r_[full[::EVERY], full[-1]])
 
 
-def immune_cases(s: dict) -> dict:
+def immune_solution(s: dict, settings: dict, days) -> dict:
+    """The effector-tumour run of the live figure, by SciPy, at output times `days`."""
     from tmebook import immune
 
     c = s["constants"]
-    tau_end = c["follow_up_days"] / c["days_per_unit"]
-    tau = _times(c["n_points"], tau_end)
+    model = immune.Model(**s["parameters"], suppression=settings["suppression"])
+    y0 = [model.sigma / model.delta, 10.0**settings["log10_initial_tumour"] / c["scale_cells"]]
+    tau = np.asarray(days, dtype=float) / c["days_per_unit"]
+    sol = solve_ivp(immune._solver_rhs(model), (0.0, tau[-1]), y0, method="DOP853",
+                    t_eval=tau, rtol=RTOL, atol=ATOL)
+    assert sol.success, sol.message
+    return {"series": {"tumour": (sol.y[1] * c["scale_cells"]).tolist(),
+                       "effectors": (sol.y[0] * c["scale_cells"]).tolist()},
+            "outcome": immune.phase_portrait(**settings).outcome}
+
+
+def immune_cases(s: dict) -> dict:
+    c = s["constants"]
+    days = _times(c["n_points"], c["follow_up_days"])
     cases = []
     # S: heteroclinic threshold ~0.135, fold ~0.402; initial size: the escape threshold of a
     # resting host at S = 0 is ~6.4e7 cells (10^7.8)
     for suppression, log10_t in ((0.0, 6.0), (0.0, 7.5), (0.0, 8.2), (0.1, 6.0), (0.17, 6.0),
                                  (0.17, 3.0), (0.38, 8.0), (0.42, 6.0), (0.6, 8.7)):
-        model = immune.Model(**s["parameters"], suppression=suppression)
-        y0 = [model.sigma / model.delta, 10.0**log10_t / c["scale_cells"]]
-        sol = solve_ivp(immune._solver_rhs(model), (0.0, tau_end), y0, method="DOP853",
-                        t_eval=tau, rtol=RTOL, atol=ATOL)
-        assert sol.success, sol.message
-        cases.append({
-            "settings": {"suppression": suppression, "log10_initial_tumour": log10_t},
-            "times": (sol.t * c["days_per_unit"]).tolist(),
-            "series": {"tumour": (sol.y[1] * c["scale_cells"]).tolist(),
-                       "effectors": (sol.y[0] * c["scale_cells"]).tolist()},
-            "outcome": immune.phase_portrait(suppression, log10_t).outcome,
-        })
+        settings = {"suppression": suppression, "log10_initial_tumour": log10_t}
+        cases.append({"settings": settings, "times": days.tolist(),
+                      **immune_solution(s, settings, days)})
     # below one cell the tumour is gone: differences there are not compared
     return {"floor": c["eliminated_below"] * c["scale_cells"], "cases": cases}
 
 
 CASES = {"immune": immune_cases}
+#: SciPy's solution of each live figure at any settings and output times (the browser test).
+SOLUTIONS = {"immune": immune_solution}
 
 
 def golden() -> dict:

@@ -110,12 +110,3 @@ function fmtCells(v) {
   if (v < 1) return "fewer than one";
   return Number(v.toPrecision(2)).toLocaleString("en-GB");
 }
-
-export const plot = {
-  series: [
-    { key: "tumour", label: "tumour cells T" },
-    { key: "effectors", label: "effector cells E" },
-  ],
-  log: true,
-  yRange: [1e3, 1e9],
-};
