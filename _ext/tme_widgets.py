@@ -85,7 +85,7 @@ def _immune() -> dict:
             "eliminated_below": immune.ONE_CELL,
             "escape_state_above": 100.0,
         },
-        # the browser's solver; golden values (web/golden.py) use SciPy at rtol 1e-10
+        # the browser's solver; golden values (web/golden.py): SciPy at rtol 1e-12
         "solver": {"rtol": 1e-10, "atol": 1e-14},
         "colours": {"tumour": OKABE_ITO[3], "effectors": OKABE_ITO[0]},
         "panels": [{
@@ -97,7 +97,37 @@ def _immune() -> dict:
     }
 
 
-SPECS = {"immune": _immune}
+def _growth() -> dict:
+    from tmebook import growth
+    from tmebook.notebook import OKABE_ITO
+
+    p = growth.PARAMETERS
+    return {
+        "model": "growth",
+        "title": "Tumour volume and its vascular carrying capacity",
+        "parameters": _values(p, ("growth_rate", "capacity_loss", "initial_volume",
+                                  "initial_capacity")),
+        "controls": [
+            _control(p, "stimulation", "vascular stimulation b", 0.05, "fixed2"),
+            _control(p, "inhibition", "vascular inhibition d", 0.0001, "fixed4"),
+        ],
+        # the chapter follows the untreated tumour for 60 days (its figure of ln vs log10)
+        "constants": {"t_end": 60.0, "n_points": 301, "floor": 0.0},
+        # tolerances on ln V and ln K: relative on V and K (golden values: SciPy at 1e-12)
+        "solver": {"rtol": 1e-10, "atol": 1e-12},
+        "colours": {"volume": OKABE_ITO[0], "capacity": OKABE_ITO[1], "steady": "foreground"},
+        "panels": [{
+            "x_label": "time (days)", "y_label": "volume (mm³)", "log": True,
+            "x_range": [0.0, 60.0], "y_range": [1e2, 1e6],
+            "series": [{"key": "volume", "label": "tumour volume V"},
+                       {"key": "capacity", "label": "carrying capacity K"},
+                       {"key": "steady", "label": "steady state V* = K*", "dash": [6, 4],
+                        "width": 1.5}],
+        }],
+    }
+
+
+SPECS = {"immune": _immune, "growth": _growth}
 
 
 def spec(name: str) -> dict:

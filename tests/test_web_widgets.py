@@ -1,7 +1,7 @@
 """The live figures re-solved in the reader's browser (issue 15; `_ext/tme_widgets.py`).
 
 * The JavaScript models agree with SciPy: `node --test web/test/` compares each with golden
-  values (web/golden.py: SciPy at rtol 1e-10 from the same specification the page embeds),
+  values (web/golden.py: SciPy, DOP853 at rtol 1e-12, from the same specification the page embeds),
   within 1e-6 relative, at settings on both sides of the chapter's thresholds; the golden
   values must be current (same specification, same numbers, same outcomes).
 * The specification comes from the parameter sets (ranges, defaults, units).

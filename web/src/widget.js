@@ -7,6 +7,7 @@ const FORMATS = {
   fixed1: (v) => v.toFixed(1),
   fixed2: (v) => v.toFixed(2),
   fixed3: (v) => v.toFixed(3),
+  fixed4: (v) => v.toFixed(4),
   general: (v) => Number(v.toPrecision(3)).toLocaleString("en-GB"),
   log10cells: (v) => `${Number((10 ** v).toPrecision(2)).toLocaleString("en-GB")} cells`,
 };
@@ -46,6 +47,12 @@ function panelData(panel, result) {
   return [x, ...columns];
 }
 
+/** A series' colour: from the specification, or the widget's text colour ("foreground"). */
+function colourOf(spec, key, colours) {
+  const c = spec.colours[key];
+  return c === "foreground" ? colours.fg : c;
+}
+
 function makePlot(figure, spec, panel, host, data, width) {
   const colours = themeColours(figure);
   const axis = (label) => ({
@@ -78,10 +85,10 @@ function makePlot(figure, spec, panel, host, data, width) {
     axes: [axis(panel.x_label), yAxis],
     series: [{}, ...panel.series.map((s) => ({
       label: s.label,
-      stroke: spec.colours[s.key],
+      stroke: colourOf(spec, s.key, colours),
       width: s.width || 2,
       dash: s.dash,
-      points: { show: Boolean(s.points), size: 7, fill: spec.colours[s.key] },
+      points: { show: Boolean(s.points), size: 7, fill: colourOf(spec, s.key, colours) },
       paths: s.points ? () => null : undefined,
     }))],
   };
@@ -140,7 +147,7 @@ export function mount(figure, models) {
       seen.add(s.key);
       const item = el("li");
       const swatch = el("span", { class: "tme-widget-swatch", "aria-hidden": "true" });
-      swatch.style.borderTopColor = spec.colours[s.key];
+      swatch.style.borderTopColor = spec.colours[s.key] === "foreground" ? "var(--tw-fg)" : spec.colours[s.key];
       if (s.dash) swatch.style.borderTopStyle = "dashed";
       item.append(swatch, document.createTextNode(s.label));
       key.append(item);

@@ -1,4 +1,4 @@
-// Each live figure's JavaScript model against SciPy (web/golden.py: rtol 1e-10, from the same
+// Each live figure's JavaScript model against SciPy (web/golden.py: DOP853 at rtol 1e-12, from the same
 // specification the book embeds in the page). Run: node --test web/test/
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,4 +1,5 @@
 // The live figures' models, by the name the book's `live-figure` directive uses.
+import * as growth from "./growth.js";
 import * as immune from "./immune.js";
 
-export const MODELS = { immune };
+export const MODELS = { growth, immune };
