@@ -190,7 +190,8 @@ def _check_drawn_against_scipy(page, name):
     for panel, data in zip(spec["panels"], drawn["plots"]):
         x = data[0]
         expected = golden_tool.SOLUTIONS[name](spec, drawn["settings"], x)
-        assert drawn["outcome"] == expected["outcome"]
+        if "outcome" in expected:
+            assert drawn["outcome"] == expected["outcome"]
         for series, values in zip(panel["series"], data[1:]):
             want = np.asarray(expected["series"][series["key"]], dtype=float)
             got = np.array([np.nan if v is None else v for v in values], dtype=float)

@@ -66,10 +66,10 @@ function makePlot(figure, spec, panel, host, data, width) {
   const yAxis = axis(panel.y_label);
   yAxis.size = 64;
   if (panel.log) {
-    yAxis.values = (u, ticks) => ticks.map((t) => {
-      const e = Math.round(Math.log10(t));
-      return Math.abs(t - 10 ** e) < 1e-9 * t ? `10${superscript(e)}` : "";
-    });
+    // decades only: labels 10ⁿ, and grid lines and ticks at the decades
+    yAxis.filter = (u, splits) => splits.map((t) => (isDecade(t) ? t : null));
+    yAxis.values = (u, ticks) => ticks.map((t) =>
+      (t !== null && isDecade(t) ? `10${superscript(Math.round(Math.log10(t)))}` : ""));
   }
   const opts = {
     width,
@@ -93,6 +93,11 @@ function makePlot(figure, spec, panel, host, data, width) {
     }))],
   };
   return new uPlot(opts, data, host);
+}
+
+function isDecade(t) {
+  const e = Math.round(Math.log10(t));
+  return Math.abs(t - 10 ** e) < 1e-9 * t;
 }
 
 function superscript(n) {
