@@ -127,7 +127,56 @@ def _growth() -> dict:
     }
 
 
-SPECS = {"immune": _immune, "growth": _growth}
+def _emt() -> dict:
+    from tmebook import emt
+    from tmebook.notebook import OKABE_ITO
+
+    p = emt.PARAMETERS
+    published = [name for name in p if p[name].source is not None]
+    start = p["start_phenotype"]
+    return {
+        "model": "emt",
+        "title": "The route of one cell to a steady state of the EMT circuit",
+        "parameters": _values(p, published),
+        "controls": [
+            _control(p, "input_signal", "input signal I, 10³ molecules", 0.5, "fixed1"),
+            {"name": "start_phenotype", "label": "starting state", "units": start.units,
+             "choices": list(emt.PHENOTYPES), "low": 0, "high": len(emt.PHENOTYPES) - 1,
+             "step": 1, "value": emt.PHENOTYPES.index(start.value), "format": "choice",
+             "description": start.description},
+        ],
+        "constants": {
+            "input_unit": 1e3, "zeb_unit": 1e3,
+            # each phenotype's stable state at the reference input, where all three exist
+            "start_states": {k: v.tolist() for k, v in emt.starting_states().items()},
+            # the ZEB levels of the four saddle-nodes, which separate the phenotypes
+            "fold_zeb": [z for _, z in emt.bifurcation_diagram().folds],
+            "ecad_threshold": p["ecad_threshold"].value,
+            "tables": {"translation": list(emt.TRANSLATION_FACTORS),
+                       "mrna_decay": list(emt.MRNA_DECAY_FACTORS),
+                       "mirna_decay": list(emt.MIRNA_DECAY_FACTORS),
+                       "sites_zeb": emt.BINDING_SITES_ZEB, "sites_snail": emt.BINDING_SITES_SNAIL},
+            # as emt.reach_steady_state: 1000 h, extended by 1000 h (at most four times)
+            # while ZEB lies between two stable branches (a slow passage near a saddle-node)
+            # or still changes by more than 5e-4 of itself per hour (about 1 % of the way to
+            # a state whose slowest rate is a microRNA's decay, 0.05 /h)
+            "t_end": 1000.0, "n_points": 301, "max_extensions": 4, "settle_rate": 5e-4,
+            "floor": 1e-3,
+        },
+        "solver": {"rtol": 1e-8, "atol": 1e-6},
+        "colours": {"zeb": OKABE_ITO[3], "ecadherin": OKABE_ITO[2]},
+        "panels": [
+            {"x_label": "time (h)", "y_label": "ZEB protein (10³ molecules)", "log": True,
+             "y_range": [0.3, 2000.0],
+             "series": [{"key": "zeb", "label": "ZEB protein"}]},
+            {"x_label": "time (h)", "y_label": "E-cadherin-like (fraction of max)", "log": False,
+             "y_range": [0.0, 1.05],
+             "series": [{"key": "ecadherin", "label": "E-cadherin-like readout", "dash": [6, 4]}]},
+        ],
+    }
+
+
+SPECS = {"immune": _immune, "growth": _growth, "emt": _emt}
 
 
 def spec(name: str) -> dict:

@@ -94,6 +94,8 @@ def test_golden_values_are_current():
             for key, values in case["series"].items():
                 diff = relative_difference(fresh["series"][key], values, entry["floor"])
                 assert diff <= 1e-9, f"{name} {case['settings']} {key}: {diff:.1e}: run web/golden.py"
+        if "outcomes" in entry:  # whole runs near the thresholds: outcomes only
+            assert golden_tool.CASES[name](current)["outcomes"] == entry["outcomes"], name
 
 
 def test_golden_cases_lie_on_both_sides_of_the_thresholds():
@@ -101,6 +103,9 @@ def test_golden_cases_lie_on_both_sides_of_the_thresholds():
     golden = json.loads(GOLDEN.read_text())
     outcomes = {c["outcome"] for c in golden["models"]["immune"]["cases"]}
     assert {"dormant", "escape"} <= outcomes
+    emt = golden["models"]["emt"]
+    routes = {(c["settings"]["start_phenotype"], c["outcome"]) for c in emt["cases"] + emt["outcomes"]}
+    assert {(0, "E"), (0, "E/M"), (0, "M"), (1, "E"), (1, "E/M"), (1, "M"), (2, "E"), (2, "M")} <= routes
 
 
 def test_javascript_models_agree_with_scipy():

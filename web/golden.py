@@ -101,9 +101,51 @@ def growth_cases(s: dict) -> dict:
         {"settings": st, "times": days.tolist(), **growth_solution(s, st, days)} for st in settings]}
 
 
-CASES = {"immune": immune_cases, "growth": growth_cases}
+def emt_solution(s: dict, settings: dict, hours) -> dict:
+    """ZEB and the E-cadherin-like readout of the EMT live figure, by SciPy, at `hours`."""
+    from tmebook import emt
+
+    c = s["constants"]
+    choice = next(k for k in s["controls"] if k["name"] == "start_phenotype")
+    start_label = choice["choices"][int(settings["start_phenotype"])]
+    start = np.array(c["start_states"][start_label])
+    params = dict(emt.PARAMETERS.resolve().as_dict(), **s["parameters"])
+    signal = settings["input_signal"] * c["input_unit"]
+    hours = np.asarray(hours, dtype=float)
+    sol = solve_ivp(lambda t, x: emt._rates(x, signal, params), (0.0, hours[-1]), start,
+                    method="DOP853", t_eval=hours, rtol=RTOL, atol=1e-9)
+    assert sol.success, sol.message
+    zeb = sol.y[2]
+    outcome = emt.reach_steady_state(settings["input_signal"], start_label)
+    return {"series": {"zeb": (zeb / c["zeb_unit"]).tolist(),
+                       "ecadherin": (1.0 / (1.0 + (zeb / c["ecad_threshold"]) ** 2)).tolist()},
+            "outcome": outcome.phenotype}
+
+
+def emt_cases(s: dict) -> dict:
+    from tmebook import emt
+
+    c = s["constants"]
+    hours = _times(c["n_points"], c["t_end"])
+    # windows (10^3 molecules): E exists below ~60.0, E/M between ~45.6 and ~66.6, M above
+    # ~30.1; starts from each phenotype on both sides of the folds that end it
+    settings = [{"input_signal": i, "start_phenotype": k} for i, k in (
+        (0.0, 0), (40.0, 0), (57.0, 0), (62.0, 0), (70.0, 0), (110.0, 0),
+        (50.0, 1), (42.0, 1), (69.0, 1), (35.0, 2), (27.0, 2), (120.0, 2))]
+    # near the saddle-nodes the route passes slowly: the outcome of the whole run (extended
+    # until it settles) against the chapter's Python widget model
+    near_folds = [{"input_signal": i, "start_phenotype": k} for i, k in (
+        (60.5, 0), (66.8, 1), (67.0, 0), (45.4, 1), (30.0, 2))]
+    return {"floor": c["floor"], "cases": [
+        {"settings": st, "times": hours.tolist(), **emt_solution(s, st, hours)} for st in settings],
+        "outcomes": [{"settings": st, "outcome": emt.reach_steady_state(
+            st["input_signal"], emt.PHENOTYPES[st["start_phenotype"]]).phenotype}
+            for st in near_folds]}
+
+
+CASES = {"immune": immune_cases, "growth": growth_cases, "emt": emt_cases}
 #: SciPy's solution of each live figure at any settings and output times (the browser test).
-SOLUTIONS = {"immune": immune_solution, "growth": growth_solution}
+SOLUTIONS = {"immune": immune_solution, "growth": growth_solution, "emt": emt_solution}
 
 
 def golden() -> dict:

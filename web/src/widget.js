@@ -13,6 +13,7 @@ const FORMATS = {
 };
 
 export function formatValue(control, value) {
+  if (control.format === "choice") return String(control.choices[Math.round(value)]);
   const text = (FORMATS[control.format] || FORMATS.general)(value);
   const units = control.units;
   if (control.format === "log10cells" || !units || units === "dimensionless" || units === "—") {

@@ -41,6 +41,15 @@ for (const [name, entry] of Object.entries(golden.models)) {
       report.join("\n"));
   });
 
+  if (entry.outcomes) {
+    test(`${name}: whole runs end in the outcome the chapter's Python model reports`, () => {
+      for (const c of entry.outcomes) {
+        const result = MODELS[name].run(entry.spec, c.settings);
+        assert.equal(result.outcome, c.outcome, `${name} at ${JSON.stringify(c.settings)}`);
+      }
+    });
+  }
+
   test(`${name}: the widget's default run has the specification's number of points`, () => {
     const settings = Object.fromEntries(entry.spec.controls.map((c) => [c.name, c.value]));
     const result = MODELS[name].run(entry.spec, settings);

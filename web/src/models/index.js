@@ -1,5 +1,6 @@
 // The live figures' models, by the name the book's `live-figure` directive uses.
+import * as emt from "./emt.js";
 import * as growth from "./growth.js";
 import * as immune from "./immune.js";
 
-export const MODELS = { growth, immune };
+export const MODELS = { emt, growth, immune };
