@@ -26,6 +26,7 @@ Without JavaScript the live figure shows a note pointing to the chapter's static
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import subprocess
@@ -109,7 +110,7 @@ def _growth() -> dict:
                                   "initial_capacity")),
         "controls": [
             _control(p, "stimulation", "vascular stimulation b", 0.05, "fixed2"),
-            _control(p, "inhibition", "vascular inhibition d", 0.0001, "fixed4"),
+            _control(p, "inhibition", "vascular inhibition d", 0.00001, "fixed5"),
         ],
         # the chapter follows the untreated tumour for 60 days (its figure of ln vs log10)
         "constants": {"t_end": 60.0, "n_points": 301, "floor": 0.0},
@@ -260,8 +261,29 @@ def _page_context(app, pagename, templatename, context, doctree):
     app.add_js_file(BUNDLE, loading_method="defer")
 
 
+def _sources_hash() -> str:
+    """What the specifications are made from: the model package and this file."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "tmebook").rglob("*.py")) + [Path(__file__)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _outdated(app, env, added, changed, removed):
+    """Pages with a live figure are written again when the model package changes (their
+    specification is embedded when a page is written, and Sphinx rewrites only pages it
+    reads again)."""
+    current = _sources_hash()
+    if getattr(env, "tme_widgets_sources", None) == current:
+        return []
+    env.tme_widgets_sources = current
+    return [doc for doc in env.found_docs if doc not in added | changed | removed
+            and "{live-figure}" in Path(env.doc2path(doc)).read_text(encoding="utf-8")]
+
+
 def setup(app):
     app.add_directive("live-figure", LiveFigure)
     app.connect("builder-inited", _builder_inited)
     app.connect("html-page-context", _page_context)
+    app.connect("env-get-outdated", _outdated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

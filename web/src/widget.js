@@ -8,6 +8,7 @@ const FORMATS = {
   fixed2: (v) => v.toFixed(2),
   fixed3: (v) => v.toFixed(3),
   fixed4: (v) => v.toFixed(4),
+  fixed5: (v) => v.toFixed(5),
   general: (v) => Number(v.toPrecision(3)).toLocaleString("en-GB"),
   log10cells: (v) => `${Number((10 ** v).toPrecision(2)).toLocaleString("en-GB")} cells`,
 };
@@ -19,7 +20,7 @@ export function formatValue(control, value) {
   if (control.format === "log10cells" || !units || units === "dimensionless" || units === "—") {
     return text;
   }
-  return `${text} ${units}`;
+  return /^[0-9]/.test(units) ? `${text} × ${units}` : `${text} ${units}`;
 }
 
 function el(tag, attributes = {}, text) {
@@ -68,7 +69,10 @@ function makePlot(figure, spec, panel, host, data, width) {
   yAxis.size = 64;
   if (panel.log) {
     // decades only: labels 10ⁿ, and grid lines and ticks at the decades
-    yAxis.filter = (u, splits) => splits.map((t) => (isDecade(t) ? t : null));
+    const decades = (u, splits) => splits.map((t) => (isDecade(t) ? t : null));
+    yAxis.filter = decades;
+    yAxis.grid.filter = decades;
+    yAxis.ticks.filter = decades;
     yAxis.values = (u, ticks) => ticks.map((t) =>
       (t !== null && isDecade(t) ? `10${superscript(Math.round(Math.log10(t)))}` : ""));
   }
