@@ -177,7 +177,45 @@ def _emt() -> dict:
     }
 
 
-SPECS = {"immune": _immune, "growth": _growth, "emt": _emt}
+def _cafs() -> dict:
+    from tmebook import cafs
+    from tmebook.notebook import OKABE_ITO
+
+    p = cafs.PARAMETERS
+    return {
+        "model": "cafs",
+        "title": "Fibroblasts switching into CAFs, from two starting stromas",
+        "parameters": _values(p, [name for name in p]),
+        "controls": [
+            _control(p, "activation_strength", "activation strength σ_T", 0.005, "fixed3"),
+            _control(p, "caf_secretion", "CAF secretion σ_C", 0.05, "fixed2"),
+            _control(p, "caf_growth_boost", "CAF growth boost ε", 0.05, "fixed2"),
+        ],
+        "constants": {
+            "t_end": 120.0, "n_points": 241,  # as cafs.caf_response
+            "few_cafs": list(cafs.FEW_CAFS), "many_cafs": list(cafs.MANY_CAFS),
+            # the two runs end in different states (the loop's memory) when their CAF
+            # fractions differ by more than this after the run
+            "memory_gap": 0.1,
+            "floor": 1e-6,
+        },
+        "solver": {"rtol": 1e-8, "atol": 1e-14},
+        "colours": {"caf_few": OKABE_ITO[0], "caf_many": OKABE_ITO[1],
+                    "tumour_few": OKABE_ITO[0], "tumour_many": OKABE_ITO[1]},
+        "panels": [
+            {"x_label": "time (days)", "y_label": "CAF fraction c", "log": False,
+             "x_range": [0.0, 120.0], "y_range": [0.0, 0.65],
+             "series": [{"key": "caf_few", "label": "from few CAFs"},
+                        {"key": "caf_many", "label": "from many CAFs", "dash": [6, 4]}]},
+            {"x_label": "time (days)", "y_label": "tumour burden τ", "log": False,
+             "x_range": [0.0, 120.0], "y_range": [0.0, 1.05],
+             "series": [{"key": "tumour_few", "label": "from few CAFs"},
+                        {"key": "tumour_many", "label": "from many CAFs", "dash": [6, 4]}]},
+        ],
+    }
+
+
+SPECS = {"immune": _immune, "growth": _growth, "emt": _emt, "cafs": _cafs}
 
 
 def spec(name: str) -> dict:

@@ -143,9 +143,43 @@ def emt_cases(s: dict) -> dict:
             for st in near_folds]}
 
 
-CASES = {"immune": immune_cases, "growth": growth_cases, "emt": emt_cases}
+def cafs_solution(s: dict, settings: dict, days) -> dict:
+    """The two runs of the CAF live figure, by SciPy, at output times `days`."""
+    from tmebook import cafs
+
+    c = s["constants"]
+    params = {**s["parameters"], **settings}
+    days = np.asarray(days, dtype=float)
+    series = {}
+    for label, start in (("few", c["few_cafs"]), ("many", c["many_cafs"])):
+        sol = solve_ivp(cafs.rhs.__wrapped__, (0.0, days[-1]), start, method="DOP853",
+                        t_eval=days, args=(params,), rtol=RTOL, atol=1e-14)
+        assert sol.success, sol.message
+        tau, caf = np.clip(sol.y, 0.0, 1.0)
+        series[f"caf_{label}"], series[f"tumour_{label}"] = caf.tolist(), tau.tolist()
+    response = cafs.caf_response(**settings)
+    apart = abs(response.caf[1, -1] - response.caf[0, -1]) > c["memory_gap"]
+    return {"series": series, "outcome": "two states" if apart else "one state"}
+
+
+def cafs_cases(s: dict) -> dict:
+    c = s["constants"]
+    days = _times(c["n_points"], c["t_end"])
+    # at sigma_C = 2 the bistable window of sigma_T is ~(0.074, 0.222); from sigma_C ~2.18
+    # activation is irreversible (the window reaches sigma_T = 0); below ~1.37 no window
+    settings = [{"activation_strength": a, "caf_secretion": sc, "caf_growth_boost": e}
+                for a, sc, e in ((0.15, 2.0, 1.0), (0.05, 2.0, 1.0), (0.3, 2.0, 1.0),
+                                 (0.1, 3.0, 1.0), (0.0, 3.0, 0.0), (0.25, 3.0, 3.0),
+                                 (0.1, 1.0, 1.0), (0.4, 1.0, 0.0), (0.0, 0.0, 0.0),
+                                 (0.5, 4.0, 3.0))]
+    return {"floor": c["floor"], "cases": [
+        {"settings": st, "times": days.tolist(), **cafs_solution(s, st, days)} for st in settings]}
+
+
+CASES = {"immune": immune_cases, "growth": growth_cases, "emt": emt_cases, "cafs": cafs_cases}
 #: SciPy's solution of each live figure at any settings and output times (the browser test).
-SOLUTIONS = {"immune": immune_solution, "growth": growth_solution, "emt": emt_solution}
+SOLUTIONS = {"immune": immune_solution, "growth": growth_solution, "emt": emt_solution,
+             "cafs": cafs_solution}
 
 
 def golden() -> dict:
