@@ -215,7 +215,43 @@ def _cafs() -> dict:
     }
 
 
-SPECS = {"immune": _immune, "growth": _growth, "emt": _emt, "cafs": _cafs}
+def _ecosystem() -> dict:
+    from tmebook import ecosystem
+    from tmebook.notebook import OKABE_ITO
+
+    p = ecosystem.PARAMETERS
+    names = ecosystem.STRATEGY_NAMES
+    return {
+        "model": "ecosystem",
+        "title": "Stroma and tumour cells in the game of Basanta et al.",
+        "parameters": {},
+        "controls": [
+            _control(p, "alpha", "cooperation benefit α", 0.02, "fixed2"),
+            _control(p, "beta", "cost of dependence β", 0.02, "fixed2"),
+            _control(p, "gamma", "cost of independence γ", 0.02, "fixed2"),
+            _control(p, "rho", "growth-factor benefit ρ", 0.02, "fixed2"),
+        ],
+        "constants": {
+            # as ecosystem.game_run: from the seed over 200 time units, 200 points
+            "t_end": 200.0, "n_points": 200, "seed": ecosystem.SEED.tolist(),
+            "strategies": list(ecosystem.STRATEGIES), "present": ecosystem.PRESENT,
+            "outcomes": dict(ecosystem.OUTCOMES),
+            "floor": ecosystem.PRESENT,
+        },
+        "solver": {"rtol": 1e-8, "atol": 1e-12},
+        "colours": {"S": OKABE_ITO[2], "D": OKABE_ITO[0], "I": OKABE_ITO[3]},
+        "panels": [{
+            "x_label": "time (inverse payoff units)", "y_label": "frequency", "log": False,
+            "x_range": [0.0, 200.0], "y_range": [0.0, 1.0],
+            "series": [{"key": "S", "label": f"S: {names['S']}"},
+                       {"key": "D", "label": f"D: {names['D']}", "dash": [6, 4]},
+                       {"key": "I", "label": f"I: {names['I']}", "dash": [2, 3]}],
+        }],
+    }
+
+
+SPECS = {"immune": _immune, "growth": _growth, "emt": _emt, "cafs": _cafs,
+         "ecosystem": _ecosystem}
 
 
 def spec(name: str) -> dict:

@@ -176,10 +176,40 @@ def cafs_cases(s: dict) -> dict:
         {"settings": st, "times": days.tolist(), **cafs_solution(s, st, days)} for st in settings]}
 
 
-CASES = {"immune": immune_cases, "growth": growth_cases, "emt": emt_cases, "cafs": cafs_cases}
+def ecosystem_solution(s: dict, settings: dict, times) -> dict:
+    """Frequencies of the stroma game's live figure from the seed, by SciPy, at `times`."""
+    from tmebook import ecosystem
+
+    c = s["constants"]
+    game = ecosystem.StromaGame(**settings)
+    times = np.asarray(times, dtype=float)
+    sol = solve_ivp(game.rhs, (0.0, times[-1]), c["seed"], method="DOP853", t_eval=times,
+                    rtol=RTOL, atol=1e-15)
+    assert sol.success, sol.message
+    x = np.clip(sol.y, 0.0, 1.0)
+    return {"series": {k: x[i].tolist() for i, k in enumerate(c["strategies"])},
+            "outcome": ecosystem.game_run(**settings).outcome}
+
+
+def ecosystem_cases(s: dict) -> dict:
+    c = s["constants"]
+    times = _times(c["n_points"], c["t_end"])
+    # every outcome the chapter names, and both sides of the seed's takeover border at
+    # alpha = 1, gamma = 0.8, rho = 0.2 (beta ~1.33: co-opted stroma below, I above)
+    settings = [{"alpha": a, "beta": b, "gamma": g, "rho": r} for a, b, g, r in (
+        (1.0, 0.6, 0.8, 0.2), (1.0, 1.2, 0.8, 0.2), (1.0, 1.5, 0.8, 0.2), (1.0, 1.5, 0.3, 0.2),
+        (0.5, 1.8, 1.2, 0.2), (0.2, 0.1, 1.5, 0.0), (0.0, 0.0, 0.0, 1.0), (0.5, 1.0, 0.2, 0.0),
+        (2.0, 0.3, 0.5, 0.5), (2.0, 2.0, 2.0, 1.0))]
+    return {"floor": c["floor"], "cases": [
+        {"settings": st, "times": times.tolist(), **ecosystem_solution(s, st, times)}
+        for st in settings]}
+
+
+CASES = {"immune": immune_cases, "growth": growth_cases, "emt": emt_cases, "cafs": cafs_cases,
+         "ecosystem": ecosystem_cases}
 #: SciPy's solution of each live figure at any settings and output times (the browser test).
 SOLUTIONS = {"immune": immune_solution, "growth": growth_solution, "emt": emt_solution,
-             "cafs": cafs_solution}
+             "cafs": cafs_solution, "ecosystem": ecosystem_solution}
 
 
 def golden() -> dict:
