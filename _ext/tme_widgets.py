@@ -250,8 +250,49 @@ def _ecosystem() -> dict:
     }
 
 
+def _therapy() -> dict:
+    from tmebook import growth, therapy
+    from tmebook.notebook import OKABE_ITO
+
+    p, g = therapy.PARAMETERS, growth.PARAMETERS
+    keys = {"TNP-470": "tnp470", "angiostatin": "angiostatin", "endostatin": "endostatin"}
+    agents = {}
+    for agent in therapy.WIDGET_AGENTS:
+        efficacy = p[f"efficacy_{keys[agent]}"].value
+        clearance = p[f"clearance_{keys[agent]}"].value
+        agents[agent] = {"efficacy": efficacy, "clearance": clearance,
+                         "eradication_dose_rate": therapy.eradication_dose_rate(efficacy, clearance)}
+    return {
+        "model": "therapy",
+        "title": "A tumour under three anti-angiogenic drugs",
+        "parameters": {},
+        "controls": [
+            _control(p, "dose", "dose of each bolus D", 0.5, "fixed1"),
+            _control(p, "dose_interval", "interval between doses τ", 0.25, "fixed2"),
+            _control(p, "start_day", "day of the first dose t₀", 0.5, "fixed1"),
+        ],
+        "constants": {
+            "follow_up_days": therapy.FOLLOW_UP_DAYS, "n_points": therapy.WIDGET_POINTS,
+            "agents": agents,
+            "rates": _values(g, ("growth_rate", "stimulation", "inhibition", "capacity_loss")),
+            "initial_volume": g["initial_volume"].value,
+            "initial_capacity": g["initial_capacity"].value,
+            "floor": 1e-6,
+        },
+        "solver": {"rtol": 1e-8, "atol": 1e-10},
+        # as chapter 10's figures: untreated in blue (dotted), the agents in OKABE_ITO[1:4]
+        "colours": {"none": OKABE_ITO[0], **dict(zip(therapy.WIDGET_AGENTS, OKABE_ITO[1:4]))},
+        "panels": [{
+            "x_label": "day", "y_label": "tumour volume (mm³)", "log": True,
+            "x_range": [0.0, therapy.FOLLOW_UP_DAYS], "y_range": [1.0, 3e4],
+            "series": [{"key": "none", "label": "no treatment", "dash": [2, 3]},
+                       *({"key": agent, "label": agent} for agent in therapy.WIDGET_AGENTS)],
+        }],
+    }
+
+
 SPECS = {"immune": _immune, "growth": _growth, "emt": _emt, "cafs": _cafs,
-         "ecosystem": _ecosystem}
+         "ecosystem": _ecosystem, "therapy": _therapy}
 
 
 def spec(name: str) -> dict:

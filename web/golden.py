@@ -205,11 +205,46 @@ def ecosystem_cases(s: dict) -> dict:
         for st in settings]}
 
 
+def therapy_solution(s: dict, settings: dict, days) -> dict:
+    """Volumes of the therapy live figure (untreated and each agent), by the chapter's own
+    simulate_treatment with SciPy's DOP853 at rtol 1e-12, at `days` (an even grid from 0)."""
+    from tmebook import therapy
+
+    c = s["constants"]
+    days = np.asarray(days, dtype=float)
+    assert np.allclose(days, np.linspace(0.0, days[-1], days.size)), "an even grid from 0"
+    regs = [therapy.Regimen(a["efficacy"], a["clearance"], settings["dose"],
+                            therapy.dose_times(settings["start_day"], settings["dose_interval"],
+                                               therapy._doses_until(c["follow_up_days"],
+                                                                    settings["start_day"],
+                                                                    settings["dose_interval"])))
+            for a in c["agents"].values()]
+    run = therapy.simulate_treatment(
+        [[], *[[r] for r in regs]], days[-1], initial_volume=np.full(1 + len(regs), c["initial_volume"]),
+        initial_capacity=c["initial_capacity"], n_points=days.size, rtol=RTOL, atol=1e-14,
+        method="DOP853", **c["rates"])
+    return {"series": {key: run.volume[i].tolist()
+                       for i, key in enumerate(["none", *c["agents"]])}}
+
+
+def therapy_cases(s: dict) -> dict:
+    c = s["constants"]
+    days = np.linspace(0.0, c["follow_up_days"], c["n_points"])
+    # eradication dose rates (mg/kg/day): TNP-470 ~45, angiostatin ~14.8, endostatin ~15.1;
+    # doses on both sides of them, every other day and later starts
+    settings = [{"dose": d, "dose_interval": i, "start_day": t0} for d, i, t0 in (
+        (20.0, 1.0, 0.0), (10.0, 1.0, 0.0), (60.0, 1.0, 0.0), (30.0, 2.0, 0.0), (14.0, 1.0, 0.0),
+        (0.0, 1.0, 0.0), (60.0, 0.5, 10.0), (20.0, 4.0, 5.0), (40.0, 0.75, 2.5))]
+    return {"floor": c["floor"], "cases": [
+        {"settings": st, "times": days.tolist(), **therapy_solution(s, st, days)} for st in settings]}
+
+
 CASES = {"immune": immune_cases, "growth": growth_cases, "emt": emt_cases, "cafs": cafs_cases,
-         "ecosystem": ecosystem_cases}
+         "ecosystem": ecosystem_cases, "therapy": therapy_cases}
 #: SciPy's solution of each live figure at any settings and output times (the browser test).
 SOLUTIONS = {"immune": immune_solution, "growth": growth_solution, "emt": emt_solution,
-             "cafs": cafs_solution, "ecosystem": ecosystem_solution}
+             "cafs": cafs_solution, "ecosystem": ecosystem_solution,
+             "therapy": therapy_solution}
 
 
 def golden() -> dict:

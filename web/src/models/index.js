@@ -4,5 +4,6 @@ import * as ecosystem from "./ecosystem.js";
 import * as emt from "./emt.js";
 import * as growth from "./growth.js";
 import * as immune from "./immune.js";
+import * as therapy from "./therapy.js";
 
-export const MODELS = { cafs, ecosystem, emt, growth, immune };
+export const MODELS = { cafs, ecosystem, emt, growth, immune, therapy };
