@@ -26,6 +26,7 @@ Without JavaScript the live figure shows a note pointing to the chapter's static
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -361,6 +362,7 @@ def _builder_inited(app):
     app.config.html_static_path.append(str(target))
 
 
+@functools.lru_cache(maxsize=None)  # once per build: some take seconds (EMT's diagram)
 def _spec_script(name: str) -> str:
     text = json.dumps(spec(name), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     return f'<script type="application/json" class="tme-widget-spec">{text}</script>'
@@ -371,7 +373,8 @@ def _page_context(app, pagename, templatename, context, doctree):
     if 'class="tme-widget"' not in body:
         return
     for name in SPECS:
-        body = body.replace(PLACEHOLDER.format(name=name), _spec_script(name))
+        if PLACEHOLDER.format(name=name) in body:
+            body = body.replace(PLACEHOLDER.format(name=name), _spec_script(name))
     context["body"] = body
     app.add_js_file(BUNDLE, loading_method="defer")
 
