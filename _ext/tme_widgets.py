@@ -33,6 +33,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -309,7 +310,7 @@ def spec(name: str) -> dict:
 class LiveFigure(SphinxDirective):
     required_arguments = 1
     has_content = True
-    option_spec = {"alt": directives.unchanged_required}
+    option_spec: ClassVar[dict] = {"alt": directives.unchanged_required}
 
     def run(self):
         name = self.arguments[0]
@@ -348,7 +349,7 @@ def bundle(root: Path, target: Path) -> Path:
     run = subprocess.run(
         [str(esbuild), str(root / ENTRY), "--bundle", "--minify", "--format=iife",
          "--target=es2019", "--loader:.css=text", "--legal-comments=none", "--log-level=warning",
-         f"--outfile={out}"], cwd=root, capture_output=True, text=True)
+         f"--outfile={out}"], check=False, cwd=root, capture_output=True, text=True)
     if run.returncode != 0 or run.stderr.strip():
         raise ExtensionError(f"esbuild failed to bundle {ENTRY}:\n{run.stdout}{run.stderr}")
     return out
@@ -362,7 +363,7 @@ def _builder_inited(app):
     app.config.html_static_path.append(str(target))
 
 
-@functools.lru_cache(maxsize=None)  # once per build: some take seconds (EMT's diagram)
+@functools.cache  # once per build: some take seconds (EMT's diagram)
 def _spec_script(name: str) -> str:
     text = json.dumps(spec(name), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     return f'<script type="application/json" class="tme-widget-spec">{text}</script>'

@@ -33,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "_ext"))
 
-import tme_widgets  # noqa: E402
+import tme_widgets
 
 GOLDEN = ROOT / "web" / "test" / "golden.json"
 TIMINGS = ROOT / "_build" / "widget-timings.json"
@@ -55,7 +55,7 @@ def live_figure_pages() -> dict[str, list[str]]:
     """Pages (as in _toc.yml) holding live figures, with the figures' names, from the sources."""
     pages = {}
     for path in sorted((ROOT / "chapters").glob("*.md")):
-        names = re.findall(r"^```\{live-figure\}\s+(\S+)", path.read_text(), flags=re.M)
+        names = re.findall(r"^```\{live-figure\}\s+(\S+)", path.read_text(), flags=re.MULTILINE)
         if names:
             pages[f"chapters/{path.stem}"] = names
     return pages
@@ -114,8 +114,8 @@ def test_golden_cases_lie_on_both_sides_of_the_thresholds():
 def test_javascript_models_agree_with_scipy():
     node = shutil.which("node")
     assert node, "node is missing: `make test` installs Debian's npm (with nodejs)"
-    run = subprocess.run([node, "--test", "web/test/"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run([node, "--test", "web/test/"], check=False, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     print("\n".join(line for line in run.stdout.splitlines() if "e-" in line and "{" in line))
 
@@ -177,12 +177,12 @@ def test_live_figure_pages_embed_the_current_specification_and_stay_light(site):
     for name, figures in live_figure_pages().items():
         text = (site / f"{name}.html").read_text()
         specs = re.findall(r'<script type="application/json" class="tme-widget-spec">(.*?)</script>',
-                           text, flags=re.S)
+                           text, flags=re.DOTALL)
         assert len(specs) == len(figures)
         for figure, embedded in zip(figures, specs):
             assert json.loads(embedded.replace("<\\/", "</")) == json.loads(
                 json.dumps(tme_widgets.spec(figure)))
-        blocks = re.findall(r'<figure class="tme-widget".*?</figure>', text, flags=re.S)
+        blocks = re.findall(r'<figure class="tme-widget".*?</figure>', text, flags=re.DOTALL)
         assert len(blocks) == len(figures)
         # the script, and each figure's HTML with its embedded specification
         added = bundle_gzip + sum(len(gzip.compress(b.encode(), 9)) for b in blocks)
@@ -276,7 +276,7 @@ def check_live_figures(page, name, figures):
                 assert after["plots"] != before["plots"], f"{control['name']}: {key} did not redraw"
                 assert slider.get_attribute("aria-valuetext")
             worst = max(worst, _check_drawn_against_scipy(page, figure))
-            for _ in range(int(round((control["value"] - control["low"]) / control["step"])) - 1):
+            for _ in range(round((control["value"] - control["low"]) / control["step"]) - 1):
                 slider.press("ArrowRight")  # back to the default
         worst = max(worst, _check_drawn_against_scipy(page, figure))
         times = _move_timings(page, figure_id)
@@ -294,7 +294,7 @@ def check_live_figures(page, name, figures):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(live_figure_pages()))
-def test_live_figures_in_a_real_browser(browser, server, name):
+def test_live_figures_in_a_real_browser(browser, server, name):  # noqa: F811
     from test_browser import visit
 
     figures = live_figure_pages()[name]
@@ -315,7 +315,7 @@ def test_live_figures_in_a_real_browser(browser, server, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(live_figure_pages()))
-def test_without_javascript_the_static_figure_remains(browser, server, name):
+def test_without_javascript_the_static_figure_remains(browser, server, name):  # noqa: F811
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
@@ -329,4 +329,5 @@ def test_without_javascript_the_static_figure_remains(browser, server, name):
         context.close()
 
 
-from test_browser import server  # noqa: E402,F401  (the built site on 127.0.0.1)
+# the built site on 127.0.0.1 (test_browser's fixture; one server per module that uses it)
+from test_browser import server  # noqa: F401

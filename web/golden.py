@@ -24,7 +24,7 @@ GOLDEN = ROOT / "web" / "test" / "golden.json"
 sys.path.insert(0, str(ROOT / "_ext"))
 sys.path.insert(0, str(ROOT))
 
-from tme_widgets import spec  # noqa: E402
+from tme_widgets import spec
 
 #: SciPy's DOP853 at rtol 1e-10 was off by 4e-7 on the growth curves (its error estimate is
 #: optimistic on them); at 1e-12 it agrees with RK45 and LSODA at 1e-10 within 1e-9.
