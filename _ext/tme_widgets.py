@@ -270,7 +270,7 @@ def _therapy() -> dict:
         "parameters": {},
         "controls": [
             _control(p, "dose", "dose of each bolus D", 0.5, "fixed1"),
-            _control(p, "dose_interval", "interval between doses τ", 0.25, "fixed2"),
+            _control(p, "dose_interval", "interval between doses τ", 0.125, "general"),
             _control(p, "start_day", "day of the first dose t₀", 0.5, "fixed1"),
         ],
         "constants": {
