@@ -17,7 +17,9 @@ export function formatValue(control, value) {
   if (control.format === "choice") return String(control.choices[Math.round(value)]);
   const text = (FORMATS[control.format] || FORMATS.general)(value);
   const units = control.units;
-  if (control.format === "log10cells" || !units || units === "dimensionless" || units === "—") {
+  // dimensionless: "1", "1 (payoff)", "dimensionless", "—"
+  if (control.format === "log10cells" || !units || /^1( |$)/.test(units) ||
+      units === "dimensionless" || units === "—") {
     return text;
   }
   return /^[0-9]/.test(units) ? `${text} × ${units}` : `${text} ${units}`;
@@ -153,8 +155,9 @@ export function mount(figure, models) {
   const seen = new Set();
   for (const panel of spec.panels) {
     for (const s of panel.series) {
-      if (seen.has(s.key)) continue;
-      seen.add(s.key);
+      const entry = `${s.label}|${spec.colours[s.key]}|${s.dash || ""}`;
+      if (seen.has(entry)) continue;  // the same line in two charts is listed once
+      seen.add(entry);
       const item = el("li");
       const swatch = el("span", { class: "tme-widget-swatch", "aria-hidden": "true" });
       swatch.style.borderTopColor = spec.colours[s.key] === "foreground" ? "var(--tw-fg)" : spec.colours[s.key];
