@@ -381,17 +381,22 @@ def _page_context(app, pagename, templatename, context, doctree):
 
 
 def _sources_hash() -> str:
-    """What the specifications are made from: the model package and this file."""
+    """What the specifications and the bundle are made from: the model package, this file,
+    the JavaScript sources and the npm lock file."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "tmebook").rglob("*.py")) + [Path(__file__)]:
-        digest.update(path.read_bytes())
+    paths = sorted((ROOT / "tmebook").rglob("*.py")) + sorted((ROOT / "web" / "src").rglob("*"))
+    for path in [*paths, Path(__file__), ROOT / "package-lock.json"]:
+        if path.is_file():
+            digest.update(path.relative_to(ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def _outdated(app, env, added, changed, removed):
-    """Pages with a live figure are written again when the model package changes (their
-    specification is embedded when a page is written, and Sphinx rewrites only pages it
-    reads again)."""
+    """Pages with a live figure are written again when the model package or the bundle's
+    sources change: their specification is embedded when a page is written, and Sphinx
+    rewrites only pages it reads again (and copies the new bundle into the site, with a
+    new ?v= checksum in the pages, only when it writes a page)."""
     current = _sources_hash()
     if getattr(env, "tme_widgets_sources", None) == current:
         return []
