@@ -30,6 +30,7 @@ import functools
 import hashlib
 import html
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -355,8 +356,22 @@ def bundle(root: Path, target: Path) -> Path:
     return out
 
 
+def _uses_live_figures(srcdir) -> bool:
+    """Whether any markdown source of the book places a live figure (folders starting with
+    _ or ., node_modules and web are not the book's)."""
+    for folder, subfolders, files in os.walk(srcdir):
+        subfolders[:] = [d for d in subfolders if not d.startswith(("_", "."))
+                         and d not in ("node_modules", "web")]
+        for name in files:
+            if name.endswith(".md") and "{live-figure}" in Path(folder, name).read_text(
+                    encoding="utf-8", errors="replace"):
+                return True
+    return False
+
+
 def _builder_inited(app):
-    if app.builder.format != "html":
+    # a book without live figures (tests/test_build.py's small book) needs no bundle
+    if app.builder.format != "html" or not _uses_live_figures(app.srcdir):
         return
     target = _static_folder(app)
     bundle(ROOT, target)
