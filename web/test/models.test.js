@@ -60,6 +60,20 @@ for (const [name, entry] of Object.entries(golden.models)) {
   });
 }
 
+for (const [name, entry] of Object.entries(golden.models)) {
+  test(`${name}: finite numbers at every corner of the slider box`, () => {
+    const controls = entry.spec.controls;
+    for (let mask = 0; mask < 2 ** controls.length; mask++) {
+      const settings = Object.fromEntries(controls.map((c, i) => [c.name, mask & (1 << i) ? c.high : c.low]));
+      const result = MODELS[name].run(entry.spec, settings);
+      for (const [key, values] of Object.entries(result.series)) {
+        assert.ok(values.every(Number.isFinite), `${name} at ${JSON.stringify(settings)}: ${key}`);
+      }
+      assert.ok(typeof result.summary === "string" && result.summary.length > 0);
+    }
+  });
+}
+
 test("the solver: exponential decay and a harmonic oscillator against their exact solutions", () => {
   const times = [0, 0.5, 1, 2, 5, 10];
   const decay = solve((t, y) => [-y[0]], 0, [1], times, { rtol: 1e-10, atol: 1e-14 });
