@@ -13,6 +13,14 @@ AXE_VERSION := 4.14.1
 
 .PHONY: book test bench clean setup
 
+# --- live figures (issue 15; _ext/tme_widgets.py): the npm packages pinned in
+# package-lock.json (uPlot, esbuild, axe-core), installed with `npm ci` from Debian's npm.
+# npm writes node_modules/.package-lock.json, so this reruns only when the lock changes.
+NODE_MODULES := node_modules/.package-lock.json
+$(NODE_MODULES): package-lock.json
+	@tools/need_debian_package.sh npm npm
+	npm ci --no-audit --no-fund
+
 setup:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "error: Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
@@ -23,10 +31,10 @@ $(AXE): | setup
 	@tools/need_debian_package.sh npm npm
 	npm install --prefix $(VENV) --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 
-book: setup
+book: setup $(NODE_MODULES)
 	$(BIN)/python tools/build_book.py
 
-test: setup $(AXE)
+test: setup $(AXE) $(NODE_MODULES)
 	@$(BIN)/python tools/setup_env.py --also requirements-test.txt
 	@tools/need_debian_package.sh chromium chromium
 	$(BIN)/python -m pytest --durations=15
