@@ -2,8 +2,9 @@
 rebuild after editing one chapter, each widget's model-update time, and the weight of every
 page (with its images, and with its scripts and stylesheets as a first visit loads them).
 
-Usage: python tools/benchmark.py [--widgets]   (from the repository; ~2 minutes, or seconds
-       for --widgets, which times only the widget models at every corner of their slider box)
+Usage: python tools/benchmark.py [--widgets | --profile]   (from the repository; ~3 minutes)
+  --widgets  only the widget models at every corner of their slider box (seconds)
+  --profile  only the per-chapter profile (each chapter run alone, one after the other)
 
 Both books are built in the same run on copies in a temporary folder, so the figures
 compare like with like on this machine. Goals (from the project's issues): cold build at
@@ -14,6 +15,8 @@ most 5x the stock template, rebuild at most 1.5x the stock build, widget update 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
 import shutil
 import statistics
@@ -40,6 +43,111 @@ def copy_of_repository(target: Path) -> Path:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
     return target
+
+
+# Run in each chapter's kernel before its first cell. It measures the kernel's own CPU time
+# (time.process_time, which other processes on the machine barely disturb): what the kernel
+# spent starting up, in each cell, and inside the figure drawing (outside the scrubber), the
+# scrubber (its frames drawn and encoded) and glue.
+PROFILE_SETUP = """
+import time as _bench_time
+_bench = {"kernel start": _bench_time.process_time(), "cells": [], "figures": 0.0,
+          "scrubber": 0.0, "glue": 0.0, "frames": 0, "inside": 0}
+import matplotlib.backend_bases
+import tmebook.notebook
+
+
+def _bench_wrap(owner, name, key):
+    original = getattr(owner, name)
+
+    def wrapped(*args, **kwargs):
+        if _bench["inside"]:  # a figure drawn inside the scrubber counts as the scrubber's
+            return original(*args, **kwargs)
+        if key == "scrubber":
+            _bench["frames"] += len(args[1])
+        _bench["inside"] = key == "scrubber"
+        start = _bench_time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _bench["inside"] = 0
+            _bench[key] += _bench_time.process_time() - start
+
+    setattr(owner, name, wrapped)
+
+
+_bench_wrap(matplotlib.backend_bases.FigureCanvasBase, "print_figure", "figures")
+_bench_wrap(tmebook.notebook, "scrubber", "scrubber")
+_bench_wrap(tmebook.notebook, "glue_numbers", "glue")
+
+
+def _bench_pre(info):
+    _bench["cell start"] = _bench_time.process_time()
+
+
+def _bench_post(result):  # the inline backend's figures are drawn after this (post_execute)
+    _bench["cells"].append(_bench_time.process_time() - _bench["cell start"])
+
+
+get_ipython().events.register("pre_run_cell", _bench_pre)
+get_ipython().events.register("post_run_cell", _bench_post)
+_bench["setup"] = _bench_time.process_time() - _bench["kernel start"]
+"""
+PROFILE_COLUMNS = ("kernel start", "imports", "model", "figures", "scrubber", "glue")
+
+
+def profile_chapter(path: str) -> dict:
+    """Execute one chapter as the build does (its folder as working directory) and split
+    the kernel's CPU time: kernel start, imports (the profiler's set-up and the chapter's
+    first code cell, less its figures and glue), figures, scrubber, glue, and the rest of
+    the cells (the model). Also the wall time of the whole run, kernel start included."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = jupytext.read(path)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(PROFILE_SETUP))
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "import json; _bench['end'] = _bench_time.process_time(); print(json.dumps(_bench))"))
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    wall = time.perf_counter() - start
+    measured = json.loads(notebook.cells[-1].outputs[0]["text"])
+    total = measured["end"] - measured["kernel start"]
+    row = {key: measured[key] for key in ("kernel start", "figures", "scrubber", "glue", "frames")}
+    # cells[0] is the last cell's own (the profiler's report): the set-up ran before the hook
+    first = measured["cells"][0] if measured["cells"] else 0.0
+    row["imports"] = measured["setup"] + first
+    row["model"] = max(0.0, total - row["imports"] - row["figures"] - row["scrubber"] - row["glue"])
+    row["total"] = measured["kernel start"] + total
+    row["wall"] = wall
+    return row
+
+
+def chapter_profile(root: Path = ROOT) -> dict[str, dict]:
+    """The profile of every chapter of the toc, one at a time (so they do not compete)."""
+    sys.path.insert(0, str(root / "tools"))
+    from build_book import chapters_in_toc
+
+    # the kernels import this tree's tmebook
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    return {p.relative_to(root).as_posix(): profile_chapter(str(p))
+            for p in chapters_in_toc(root) if p.parent.name == "chapters"}
+
+
+def print_profile(rows: dict[str, dict]) -> None:
+    print("| chapter | " + " | ".join(PROFILE_COLUMNS) + " | scrubber frames | own work | "
+          "CPU in all | wall |")
+    print("|" + " --- |" * (len(PROFILE_COLUMNS) + 5))
+    for name, row in rows.items():
+        own = row["model"] + row["figures"] + row["scrubber"] + row["glue"]
+        print(f"| {Path(name).stem} | " + " | ".join(f"{row[c]:.2f}" for c in PROFILE_COLUMNS)
+              + f" | {row['frames']} | {own:.2f} | {row['total']:.2f} | {row['wall']:.2f} |")
+    floor = sum(row["kernel start"] + row["imports"] for row in rows.values())
+    own = sum(row["total"] for row in rows.values()) - floor
+    print(f"\n(seconds of the kernel's CPU time; wall: the whole run, kernel start included.) "
+          f"Kernel start and imports: {floor:.1f} s in all; the chapters' own work: {own:.1f} s.")
 
 
 def widget_update_times() -> list[tuple[str, float, float, dict]]:
@@ -101,6 +209,9 @@ def page_weights(html: Path) -> list[tuple[str, float, float]]:
 def main() -> None:
     if "--widgets" in sys.argv:  # only the widget timings (a few seconds)
         print_widget_rows()
+        return
+    if "--profile" in sys.argv:
+        print_profile(chapter_profile())
         return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
