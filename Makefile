@@ -27,7 +27,7 @@ book: setup
 
 test: setup $(AXE)
 	@tools/need_debian_package.sh chromium chromium
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15
 
 bench: setup
 	$(BIN)/python tools/benchmark.py
