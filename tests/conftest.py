@@ -2,15 +2,21 @@
 one browser visit per page and width for every browser check.
 
 `make test` runs pytest with xdist on every core (`-n auto --dist loadgroup`). Tests that
-share something expensive are kept on one worker by an xdist group, given here from the
-fixtures they use: the chapters' nbmake runs, the built site and the browser visits form
-the group "site" (in that order), the Jupyter-server tests the group "jupyter". The rest
-is spread over the workers. Run alone (`pytest tests/test_site.py`), everything still works:
-what a test needs is made on demand.
+share something expensive are kept on one worker, in a group given here from the fixtures
+they use: the chapters' nbmake runs, the built site and the browser visits form the group
+"site" (in that order), the Jupyter-server tests the group "jupyter". The rest is spread
+over the workers. Run alone (`pytest tests/test_site.py`), everything still works: what a
+test needs is made on demand, and shared between workers through files (tests/executions.py).
+
+The groups are scheduled by `FixtureGroupScheduling` below, not by xdist's own `loadgroup`:
+with pytest 9.2, xdist 3.8 cannot see `xdist_group` marks (it renames the test ids, which
+pytest no longer lets it do: pytest-xdist issue #1386), and it sends the tests of a group
+to every worker.
 """
 
 import functools
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -40,14 +46,47 @@ def pytest_configure(config):
     executions.run_id()
 
 
+def group_of(item):
+    names = getattr(item, "fixturenames", ())
+    return next((group for group, fixtures in GROUPS.items() if any(f in names for f in fixtures)), None)
+
+
+GROUPS_FILE = executions.RUN_FOLDER / "xdist-groups"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own tells the controller collection is done
+def pytest_collection_finish(session):
+    """In each xdist worker: write every test's group for the controller's scheduler."""
+    if getattr(session.config, "workerinput", None) is None:
+        return
+    groups = {item.nodeid: group for item in session.items if (group := group_of(item))}
+    executions.RUN_FOLDER.mkdir(parents=True, exist_ok=True)
+    written = GROUPS_FILE.with_name(f"xdist-groups.{os.getpid()}")
+    written.write_text(json.dumps(groups))
+    written.replace(GROUPS_FILE)  # atomic: every worker writes the same groups
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadgroup`: our groups, each sent as one unit to one worker (largest
+    first), every other test on its own to whichever worker is free."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FixtureGroupScheduling(LoadScopeScheduling):
+        groups = None
+
+        def _split_scope(self, nodeid):
+            if self.groups is None:  # read once every worker has collected
+                self.groups = json.loads(GROUPS_FILE.read_text()) if GROUPS_FILE.exists() else {}
+            return self.groups.get(nodeid, nodeid)
+
+    return FixtureGroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Group the tests that share a fixture (see the module's docstring) and put the
-    nbmake runs before the site checks, which render them, and those before the browser."""
-    for item in items:
-        for group, fixtures in GROUPS.items():
-            if any(name in getattr(item, "fixturenames", ()) for name in fixtures):
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+    """The nbmake runs before the site checks, which render them, and those before the
+    browser checks (an xdist group runs in this order)."""
 
     def order(item):
         names = getattr(item, "fixturenames", ())
