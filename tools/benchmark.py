@@ -254,7 +254,7 @@ def main() -> None:
     print(f"| this book, cold build (chapters executed from scratch) | {cold:.1f} s "
           f"({cold / stock:.1f}x stock) | ≤ 5x stock |")
     print(f"| of which Sphinx rendering | {rendering:.1f} s ({rendering / stock:.1f}x stock) | |")
-    print(f"| floor: rendering + kernel start and imports of every chapter, two at a time | "
+    print(f"| floor: rendering + the kernels' CPU for start and imports, two chapters at a time | "
           f"{rendering + floor / 2:.1f} s ({(rendering + floor / 2) / stock:.1f}x stock) | |")
     print(f"| rebuild after editing one chapter ({chapter.name}) | {rebuild:.1f} s "
           f"({rebuild / stock:.1f}x stock) | ≤ 1.5x stock |")
