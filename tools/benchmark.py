@@ -53,6 +53,8 @@ def copy_of_repository(target: Path) -> Path:
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
                            cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
     for name in files:
+        if (ROOT / name).is_dir():  # e.g. a .venv linked in (a link, so not ignored as a folder)
+            continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
     return target
