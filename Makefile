@@ -37,7 +37,7 @@ book: setup $(NODE_MODULES)
 test: setup $(AXE) $(NODE_MODULES)
 	@$(BIN)/python tools/setup_env.py --also requirements-test.txt
 	@tools/need_debian_package.sh chromium chromium
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15
 
 bench: setup
 	$(BIN)/python tools/benchmark.py

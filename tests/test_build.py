@@ -1,6 +1,7 @@
 """tools/build_book.py on a small book (a temporary folder, built with --root): a failing
 chapter is reported once, clearly, and executed once; a good book builds from the cache
-that pre-execution filled, without Sphinx executing anything again."""
+that pre-execution filled, without Sphinx executing anything again; a chapter executed by
+the test suite's nbmake run is rendered from that run, until the `tmebook` package changes."""
 
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from build_book import store_executed
+from executions import run_with_nbmake
 from test_notebooks import JUPYTEXT_HEADER  # one header for every test-made chapter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +124,43 @@ def test_failure_report_for_a_timeout_names_the_cell_and_the_timeout():
         "----> 1 time.sleep(1000)",
         "CellTimeoutError: A cell timed out while it was being executed, after 3 seconds.",
     ]
+
+
+@pytest.mark.slow
+def test_a_stored_nbmake_run_is_rendered_until_the_package_changes(tmp_path, monkeypatch):
+    """What the suite does with each chapter (tests/executions.py), on a copy of the book
+    with one chapter that imports `tmebook`: run it with nbmake, store it in the execution
+    cache; the build then renders it without executing it. Edit `tmebook` in the copy and
+    the next build executes the chapter again, and the page shows the edited package."""
+    runs = tmp_path / "runs.log"
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    for name in ("_config.yml", "references.bib", "requirements.txt"):
+        shutil.copy2(ROOT / name, book / name)
+    for name in ("_ext", "_templates", "figures", "tmebook"):
+        shutil.copytree(ROOT / name, book / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/uses\n")
+    (book / "intro.md").write_text("# A small book\n\nOne chapter, which uses the package.\n")
+    chapter = book / "chapters" / "uses.md"
+    chapter.write_text(globals()["chapter"](
+        "Uses the package", f"import tmebook\nopen({str(runs)!r}, 'a').write('uses\\n')\n"
+        "print('package says:', getattr(tmebook, 'EDITED', 'as committed'))"))
+    monkeypatch.setenv("PYTHONPATH", str(book))  # the kernels import the copy's tmebook
+    page = book / "_build" / "html" / "chapters" / "uses.html"
+
+    outcome, seconds = run_with_nbmake(chapter)
+    assert outcome.error is None, outcome.error
+    store_executed(chapter, outcome.nb, seconds, root=book)
+    code, log = build(book)
+    assert code == 0, log[-3000:]
+    assert "executed 0 of 1 chapters" in log and "Executing notebook" not in log, log[-3000:]
+    assert runs.read_text().split() == ["uses"]  # nbmake's run only
+    assert "package says: as committed" in page.read_text()
+
+    init = book / "tmebook" / "__init__.py"
+    init.write_text(init.read_text() + "\nEDITED = 'edited in the copy'\n")
+    code, log = build(book)
+    assert code == 0, log[-3000:]
+    assert "executed 1 of 1 chapters" in log, log[-3000:]
+    assert runs.read_text().split() == ["uses", "uses"]
+    assert "package says: edited in the copy" in page.read_text()

@@ -188,6 +188,7 @@ def test_section_conserves_oxygen():
     assert released == pytest.approx(consumed, rel=1e-6)
 
 
+@pytest.mark.slow  # about half a minute: three grids of the tissue section
 def test_section_converges_under_grid_refinement():
     # Vessels of 5 um radius resolved by several cells: the mean pO2 settles as the grid is
     # refined. The staircase outline of the vessels makes convergence about first order

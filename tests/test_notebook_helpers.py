@@ -99,12 +99,31 @@ def test_settings_text_leaves_out_dimensionless_units():
 
 
 def test_glue_numbers_glues_every_number_of_a_section(monkeypatch):
-    import myst_nb
+    from tmebook import notebook
 
     glued = {}
-    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    monkeypatch.setattr(notebook, "glue", lambda name, value: glued.update({name: value}))
     glue_numbers({"depth": np.float64(2.5), "count": 3})
     assert glued == {"depth": 2.5, "count": 3} and type(glued["depth"]) is float
+
+
+@pytest.mark.parametrize("value", [2.5, 3, "two words", [1, 2]])
+def test_glue_makes_the_output_myst_nb_glue_makes(monkeypatch, value):
+    """Our glue (which spares the kernel myst_nb's imports) and myst_nb's, without display,
+    hand IPython's display the same mime bundle and metadata."""
+    import IPython.display
+    import myst_nb.ext.glue
+
+    from tmebook import notebook
+
+    calls = []
+    record = lambda *args, **kwargs: calls.append((args, kwargs))  # noqa: E731
+    monkeypatch.setattr(myst_nb.ext.glue, "ipy_display", record)
+    monkeypatch.setattr(IPython.display, "display", record)
+    myst_nb.ext.glue.glue("name", value, display=False)
+    notebook.glue("name", value)
+    assert len(calls) == 2 and calls[0] == calls[1], calls
+    assert calls[0][1]["metadata"]["scrapbook"] == {"name": "name", "mime_prefix": myst_nb.ext.glue.GLUE_PREFIX}
 
 
 def test_show_table_refuses_empty_rows():

@@ -2,8 +2,10 @@
 
 nbmake collects only .ipynb files, so each jupytext chapter is converted to a hidden
 .ipynb beside it (the kernel's working directory is then the chapter folder, as in the
-book build) and run with nbmake's own NotebookRun. The run must glue every name the page
-pastes, in its prose and in its figure captions, and each name once.
+book build) and run with nbmake's own NotebookRun (tests/executions.py). That one run per
+chapter is shared: the book build of tests/conftest.py renders it instead of executing the
+chapter again. The run must glue every name the page pastes, in its prose and in its figure
+captions, and each name once.
 
 Each chapter is also kept in the form jupytext writes, so that saving it from JupyterLab
 changes nothing, and its alt texts hold no numbers: an alt text is cell metadata, which
@@ -15,15 +17,11 @@ import re
 from pathlib import Path
 
 import jupytext
-import nbformat
 import pytest
-import yaml
-from nbmake.nb_run import NotebookRun
 
 from build_book import chapters_in_toc
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = int(yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"])
 JUPYTEXT_HEADER = """---
 jupytext:
   text_representation:
@@ -35,15 +33,6 @@ kernelspec:
   name: python3
 ---
 """
-
-
-def run_with_nbmake(markdown: Path):
-    notebook = markdown.parent / f".{markdown.stem}.nbmake.ipynb"
-    nbformat.write(jupytext.read(markdown), notebook)
-    try:
-        return NotebookRun(notebook, TIMEOUT).execute()
-    finally:
-        notebook.unlink()
 
 
 def pages():
@@ -88,11 +77,11 @@ def glued_names(notebook) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", pages(), ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_page_executes_from_scratch(page):
-    result = run_with_nbmake(page)
-    assert result.error is None, f"{result.error.summary}\n{result.error.trace}"
-    glued = glued_names(result.nb)
-    missing = pasted_names(result.nb) - set(glued)
+def test_page_executes_from_scratch(executed_chapter, page):
+    result = executed_chapter(page)
+    assert result["error"] is None, result["error"]
+    glued = glued_names(result["notebook"])
+    missing = pasted_names(result["notebook"]) - set(glued)
     assert not missing, f"pasted but never glued (the built page would show a warning): {sorted(missing)}"
     twice = sorted({name for name in glued if glued.count(name) > 1})
     assert not twice, f"glued more than once (MyST-NB warns of a duplicate glue key): {twice}"

@@ -11,14 +11,16 @@ import inspect
 import io
 import re
 import struct
+import tempfile
 import textwrap
 import zlib
+from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation
+from matplotlib.animation import HTMLWriter
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
@@ -167,12 +169,27 @@ def show_table(rows: Sequence[dict]) -> None:
     _display(Markdown("\n".join(lines)))
 
 
+#: The mime-type prefix of a glued output that is not displayed (myst_nb.ext.glue.GLUE_PREFIX).
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name: str, value) -> None:
+    """Glue `value` under `name` without displaying it: the output `myst_nb.glue(name, value,
+    display=False)` makes (tests/test_notebook_helpers.py checks that they agree). Importing
+    myst_nb's glue would import nbformat and with it jsonschema's format checkers, about a
+    second of every chapter's run; this needs only IPython, which the kernel has loaded."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + kind: data for kind, data in bundle.items()}, raw=True, metadata=metadata)
+
+
 def glue_numbers(numbers: Mapping[str, object]) -> None:
     """Hand one section's numbers to the prose ({glue:text}`name:.1f`), in one call."""
-    from myst_nb import glue
-
     for name, value in numbers.items():
-        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
+        glue(name, value.item() if isinstance(value, np.generic) else value)
 
 
 def slider_label(p: Parameter) -> str:
@@ -270,17 +287,29 @@ def live_panel(module, view: type, figsize, title: Callable[[dict, object], str]
 _CDN_STYLESHEET = re.compile(r'<link rel="stylesheet"\s+href="https?://[^"]+"\s*>\s*')
 
 
-# matplotlib wraps the base64 text with backslash-newline continuations inside the string.
-_FRAME = re.compile(r'(frames\[\d+\] = "data:image/png;base64,)([A-Za-z0-9+/=\\\n]+)(")')
+# one embedded frame in matplotlib's animation HTML
+_FRAME = re.compile(r'frames\[\d+\] = "data:image/png;base64,')
 
 
-def _palette_png(match: re.Match) -> str:
-    """Re-encode one embedded frame as a 256-colour PNG: about a third of the bytes."""
-    image = Image.open(io.BytesIO(base64.b64decode(match.group(2).replace("\\\n", "")))).convert("RGB")
+def _palette_png(image: Image.Image) -> bytes:
+    """One frame as a 256-colour PNG: about a third of the bytes of a full-colour one."""
     buffer = io.BytesIO()
     image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
         buffer, format="PNG", optimize=True)
-    return match.group(1) + base64.b64encode(buffer.getvalue()).decode("ascii") + match.group(3)
+    return buffer.getvalue()
+
+
+class _PaletteFrameWriter(HTMLWriter):
+    """matplotlib's JavaScript-animation writer, with each frame drawn once and stored as a
+    256-colour PNG. (Animation.save would draw every frame twice, and the writer's own PNG
+    would be decoded again to shrink it.) `_saved_frames` is where HTMLWriter keeps the
+    embedded frames (base64 text) for `finish()`, as in the pinned matplotlib; `scrubber`
+    checks that the page holds every frame."""
+
+    def grab_frame(self, **savefig_kwargs):
+        self.fig.canvas.draw()
+        image = Image.fromarray(np.asarray(self.fig.canvas.buffer_rgba())).convert("RGB")
+        self._saved_frames.append(base64.b64encode(_palette_png(image)).decode("ascii"))
 
 
 def scrubber(view: type, frames: Sequence[tuple[float, object]], figsize, alt: str, label: str,
@@ -305,18 +334,18 @@ def scrubber(view: type, frames: Sequence[tuple[float, object]], figsize, alt: s
     title = title or (lambda value, result: f"{label} {value:.3g}")
     fig = plt.figure(figsize=figsize, dpi=dpi)
     figure_view = view(fig)
-
-    def draw(index):
-        value, result = frames[index]
-        figure_view.show(result, title(value, result))
-
-    animation = FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms)
-    with matplotlib.rc_context({"savefig.dpi": dpi}), _text_heights() as heights:
-        html = animation.to_jshtml(default_mode="once", embed_frames=True)
+    writer = _PaletteFrameWriter(fps=1000 / interval_ms, embed_frames=True, default_mode="once")
+    with tempfile.TemporaryDirectory() as folder, _text_heights() as heights:
+        page = Path(folder) / "scrubber.html"
+        writer.setup(fig, page, dpi=dpi)
+        for value, result in frames:
+            figure_view.show(result, title(value, result))
+            writer.grab_frame()
+        writer.finish()
+        html = page.read_text()
     plt.close(fig)
     html = _CDN_STYLESHEET.sub("", html)
-    html, count = _FRAME.subn(_palette_png, html)
-    if count != len(frames):
+    if len(_FRAME.findall(html)) != len(frames):
         raise RuntimeError("matplotlib's animation HTML changed: frames not found")
     escaped = alt.replace('"', "&quot;")
     text_px = f' data-{TEXT_HEIGHT_KEY.replace("_", "-")}="{min(heights):g}"' if heights else ""

@@ -1,9 +1,13 @@
-"""Benchmark (not a pass/fail test): build times against a stock Jupyter Book, the
-rebuild after editing one chapter, each widget's model-update time, and the weight of every
-page (with its images, and with its scripts and stylesheets as a first visit loads them).
+"""Benchmark (not a pass/fail test): build times against a stock Jupyter Book (as ratios to
+the median of three stock builds in the same run), the cold build split into executing and
+rendering, the rebuild after editing one chapter, each widget's model-update time, the
+weight of every page (with its images, and with its scripts and stylesheets as a first
+visit loads them), and the profile of every chapter: the kernel's CPU time in kernel start,
+imports, the model, figures, the scrubber's frames and glue.
 
-Usage: python tools/benchmark.py [--widgets]   (from the repository; ~2 minutes, or seconds
-       for --widgets, which times only the widget models at every corner of their slider box)
+Usage: python tools/benchmark.py [--widgets | --profile]   (from the repository; ~4 minutes)
+  --widgets  only the widget models at every corner of their slider box (seconds)
+  --profile  only the per-chapter profile (each chapter run alone, one after the other)
 
 Both books are built in the same run on copies in a temporary folder, so the figures
 compare like with like on this machine. Goals (from the project's issues): cold build at
@@ -14,7 +18,10 @@ most 5x the stock template, rebuild at most 1.5x the stock build, widget update 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
+import re
 import shutil
 import statistics
 import subprocess
@@ -27,19 +34,135 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def timed(command, cwd) -> float:
+def timed(command, cwd) -> tuple[float, str]:
+    """Wall seconds of a command, and what it printed."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    run = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start, run.stdout + run.stderr
+
+
+def phases(log: str) -> tuple[float, float]:
+    """(seconds executing chapters, seconds in Sphinx) from tools/build_book.py's output."""
+    executing = re.search(r"executed \d+ of \d+ chapters .* in ([\d.]+) s", log)
+    rendering = re.search(r"built the site in ([\d.]+) s", log)
+    return (float(executing.group(1)) if executing else float("nan"),
+            float(rendering.group(1)) if rendering else float("nan"))
 
 
 def copy_of_repository(target: Path) -> Path:
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
                            cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
     for name in files:
+        if (ROOT / name).is_dir():  # e.g. a .venv linked in (a link, so not ignored as a folder)
+            continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
     return target
+
+
+# Run in each chapter's kernel before its first cell. It measures the kernel's own CPU time
+# (time.process_time, which other processes on the machine barely disturb): what the kernel
+# spent starting up, in each cell, and inside the figure drawing (outside the scrubber), the
+# scrubber (its frames drawn and encoded) and glue.
+PROFILE_SETUP = """
+import time as _bench_time
+_bench = {"kernel start": _bench_time.process_time(), "cells": [], "figures": 0.0,
+          "scrubber": 0.0, "glue": 0.0, "frames": 0, "inside": 0}
+import matplotlib.backend_bases
+import tmebook.notebook
+
+
+def _bench_wrap(owner, name, key):
+    original = getattr(owner, name)
+
+    def wrapped(*args, **kwargs):
+        if _bench["inside"]:  # a figure drawn inside the scrubber counts as the scrubber's
+            return original(*args, **kwargs)
+        if key == "scrubber":
+            _bench["frames"] += len(args[1])
+        _bench["inside"] = key == "scrubber"
+        start = _bench_time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _bench["inside"] = 0
+            _bench[key] += _bench_time.process_time() - start
+
+    setattr(owner, name, wrapped)
+
+
+_bench_wrap(matplotlib.backend_bases.FigureCanvasBase, "print_figure", "figures")
+_bench_wrap(tmebook.notebook, "scrubber", "scrubber")
+_bench_wrap(tmebook.notebook, "glue_numbers", "glue")
+
+
+def _bench_pre(info):
+    _bench["cell start"] = _bench_time.process_time()
+
+
+def _bench_post(result):  # the inline backend's figures are drawn after this (post_execute)
+    _bench["cells"].append(_bench_time.process_time() - _bench["cell start"])
+
+
+get_ipython().events.register("pre_run_cell", _bench_pre)
+get_ipython().events.register("post_run_cell", _bench_post)
+_bench["setup"] = _bench_time.process_time() - _bench["kernel start"]
+"""
+PROFILE_COLUMNS = ("kernel start", "imports", "model", "figures", "scrubber", "glue")
+
+
+def profile_chapter(path: str) -> dict:
+    """Execute one chapter as the build does (its folder as working directory) and split
+    the kernel's CPU time: kernel start, imports (the profiler's set-up and the chapter's
+    first code cell, less its figures and glue), figures, scrubber, glue, and the rest of
+    the cells (the model). Also the wall time of the whole run, kernel start included."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = jupytext.read(path)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(PROFILE_SETUP))
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "import json; _bench['end'] = _bench_time.process_time(); print(json.dumps(_bench))"))
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    wall = time.perf_counter() - start
+    measured = json.loads(notebook.cells[-1].outputs[0]["text"])
+    total = measured["end"] - measured["kernel start"]
+    row = {key: measured[key] for key in ("kernel start", "figures", "scrubber", "glue", "frames")}
+    # cells[0] is the last cell's own (the profiler's report): the set-up ran before the hook
+    first = measured["cells"][0] if measured["cells"] else 0.0
+    row["imports"] = measured["setup"] + first
+    row["model"] = max(0.0, total - row["imports"] - row["figures"] - row["scrubber"] - row["glue"])
+    row["total"] = measured["kernel start"] + total
+    row["wall"] = wall
+    return row
+
+
+def chapter_profile(root: Path = ROOT) -> dict[str, dict]:
+    """The profile of every chapter of the toc, one at a time (so they do not compete)."""
+    sys.path.insert(0, str(root / "tools"))
+    from build_book import chapters_in_toc
+
+    # the kernels import this tree's tmebook
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    return {p.relative_to(root).as_posix(): profile_chapter(str(p))
+            for p in chapters_in_toc(root) if p.parent.name == "chapters"}
+
+
+def print_profile(rows: dict[str, dict]) -> None:
+    print("| chapter | " + " | ".join(PROFILE_COLUMNS) + " | scrubber frames | own work | "
+          "CPU in all | wall |")
+    print("|" + " --- |" * (len(PROFILE_COLUMNS) + 5))
+    for name, row in rows.items():
+        own = row["model"] + row["figures"] + row["scrubber"] + row["glue"]
+        print(f"| {Path(name).stem} | " + " | ".join(f"{row[c]:.2f}" for c in PROFILE_COLUMNS)
+              + f" | {row['frames']} | {own:.2f} | {row['total']:.2f} | {row['wall']:.2f} |")
+    floor = sum(row["kernel start"] + row["imports"] for row in rows.values())
+    own = sum(row["total"] for row in rows.values()) - floor
+    print(f"\n(seconds of the kernel's CPU time; wall: the whole run, kernel start included.) "
+          f"Kernel start and imports: {floor:.1f} s in all; the chapters' own work: {own:.1f} s.")
 
 
 def widget_update_times() -> list[tuple[str, float, float, dict]]:
@@ -102,23 +225,39 @@ def main() -> None:
     if "--widgets" in sys.argv:  # only the widget timings (a few seconds)
         print_widget_rows()
         return
+    if "--profile" in sys.argv:
+        print_profile(chapter_profile())
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subprocess.run([str(BIN / "jupyter-book"), "create", str(tmp / "stock")], check=True,
                        stdout=subprocess.DEVNULL)
-        stock = timed([str(BIN / "jupyter-book"), "build", str(tmp / "stock")], tmp)
+        stocks = []
+        for _ in range(3):  # the stock build varies more than ours: the median of three
+            shutil.rmtree(tmp / "stock" / "_build", ignore_errors=True)
+            stocks.append(timed([str(BIN / "jupyter-book"), "build", str(tmp / "stock")], tmp)[0])
+        stock = statistics.median(stocks)
         book = copy_of_repository(tmp / "book")
-        cold = timed([sys.executable, "tools/build_book.py", "--fresh"], book)
+        cold, log = timed([sys.executable, "tools/build_book.py", "--fresh"], book)
+        executing, rendering = phases(log)
         chapter = sorted((book / "chapters").glob("*.md"))[0]
         chapter.write_text(chapter.read_text() + "\nAn edited sentence, as an author would add.\n")
-        rebuild = timed([sys.executable, "tools/build_book.py"], book)
+        rebuild = timed([sys.executable, "tools/build_book.py"], book)[0]
         weights = page_weights(book / "_build" / "html")
+        profile = chapter_profile(book)
 
+    floor = sum(row["kernel start"] + row["imports"] for row in profile.values())
+    print(f"stock builds: {', '.join(f'{t:.1f}' for t in stocks)} s; cold build: {executing:.1f} s "
+          f"executing the chapters (two at a time), {rendering:.1f} s rendering (Sphinx)")
+    print()
     print("| measure | this book | goal |")
     print("| --- | --- | --- |")
-    print(f"| stock `jupyter-book create` template, cold build | {stock:.1f} s | |")
+    print(f"| stock `jupyter-book create` template, cold build (median of three) | {stock:.1f} s | |")
     print(f"| this book, cold build (chapters executed from scratch) | {cold:.1f} s "
           f"({cold / stock:.1f}x stock) | ≤ 5x stock |")
+    print(f"| of which Sphinx rendering | {rendering:.1f} s ({rendering / stock:.1f}x stock) | |")
+    print(f"| floor: rendering + the kernels' CPU for start and imports, two chapters at a time | "
+          f"{rendering + floor / 2:.1f} s ({(rendering + floor / 2) / stock:.1f}x stock) | |")
     print(f"| rebuild after editing one chapter ({chapter.name}) | {rebuild:.1f} s "
           f"({rebuild / stock:.1f}x stock) | ≤ 1.5x stock |")
     print_widget_rows()
@@ -129,6 +268,8 @@ def main() -> None:
     print("| --- | --- | --- |")
     for name, images, everything in weights:
         print(f"| {name} | {images:.2f} MB | {everything:.2f} MB |")
+    print()
+    print_profile(profile)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,15 @@ Why not a plain `jupyter-book build`?
   leave stale outputs in the cache. We store a hash of the package next to the cache and
   drop the cache when it changes.
 
-Usage: python tools/build_book.py [--fresh] [--root DIR]
-  --fresh   a cold build: drop the execution cache (every chapter runs from scratch) and
-            Sphinx's saved environment and output.
-  --root    the book's folder (default: the repository this script is in).
+* A notebook executed elsewhere (the test suite runs every chapter from scratch with
+  nbmake) can be put into the cache with `store_executed`; the build then only renders it.
+
+Usage: python tools/build_book.py [--fresh | --render-fresh] [--root DIR]
+  --fresh         a cold build: drop the execution cache (every chapter runs from scratch)
+                  and Sphinx's saved environment and output.
+  --render-fresh  drop Sphinx's saved environment and output only: every page is rendered
+                  again from the execution cache (which still follows the package hash).
+  --root          the book's folder (default: the repository this script is in).
 """
 
 from __future__ import annotations
@@ -69,6 +74,57 @@ def package_hash(root: Path = ROOT) -> str:
     return digest.hexdigest()
 
 
+def drop_rendered(root: Path = ROOT) -> None:
+    """Drop Sphinx's saved environment and output: every page is rendered again."""
+    for stale in ("html", ".doctrees", "jupyter_execute"):
+        shutil.rmtree(root / "_build" / stale, ignore_errors=True)
+
+
+def prepare_cache(root: Path = ROOT, fresh: bool = False) -> Path:
+    """The execution cache's folder, emptied first when `fresh` or when the package hash
+    recorded beside it is not that of the current `tmebook` and requirements. Emptying it
+    also drops the rendered pages: Sphinx would otherwise keep the old outputs of every
+    page whose own text did not change."""
+    build = root / "_build"
+    build.mkdir(exist_ok=True)
+    hash_file, current = build / ".tmebook-package-hash", package_hash(root)
+    if fresh or not hash_file.exists() or hash_file.read_text() != current:
+        shutil.rmtree(cache_folder(root), ignore_errors=True)
+        drop_rendered(root)
+    hash_file.write_text(current)
+    return cache_folder(root)
+
+
+def read_as_the_build_does(markdown: Path):
+    """The notebook as myst-nb reads the text file (the form the cache is keyed on)."""
+    from jupyter_cache.readers import get_reader
+
+    return get_reader(MYST_NB_READER)(str(markdown))
+
+
+def store_executed(markdown: Path, executed, seconds: float, root: Path = ROOT) -> None:
+    """Put a chapter executed elsewhere (`executed`: the notebook with its outputs, e.g. from
+    nbmake) into the execution cache, as if pre-execution had run it, so that the build only
+    renders it. The outputs are copied cell by cell into the notebook as the build reads the
+    file; its code cells must be the same. The cache is first dropped if it belongs to
+    another package hash, so what is stored counts as made from the current package: call
+    this with outputs executed from the current `tmebook`."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    notebook = read_as_the_build_does(markdown)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    ran = [cell for cell in executed.cells if cell.cell_type == "code"]
+    if [c.source.strip() for c in code] != [c.source.strip() for c in ran]:
+        raise ValueError(f"executed: its code cells are not those of {markdown}")
+    for cell, done in zip(code, ran):
+        cell.outputs, cell.execution_count = done.outputs, done.execution_count
+    cache = get_cache(str(prepare_cache(root)))
+    cache.cache_notebook_bundle(
+        CacheBundleIn(notebook, str(markdown.absolute()), data={"execution_seconds": seconds}),
+        check_validity=False, overwrite=True)
+
+
 def toc_files(root: Path = ROOT) -> list[str]:
     """Every page listed in _toc.yml, in order, as written there (no suffix)."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
@@ -99,9 +155,10 @@ def execution_timeout(root: Path = ROOT) -> int:
     return int(config["execute"]["timeout"])
 
 
-def pre_execute(notebooks: list[Path], root: Path = ROOT) -> dict[Path, str]:
+def pre_execute(notebooks: list[Path], root: Path = ROOT) -> tuple[dict[Path, str], int]:
     """Execute the notebooks not yet in the cache, in parallel on all cores. Returns the
-    failures: {notebook: report}; successful notebooks are cached for the Sphinx build."""
+    failures, {notebook: report}, and how many notebooks were executed; successful
+    notebooks are cached for the Sphinx build."""
     from jupyter_cache import get_cache
 
     from book_executor import ReportingExecutor  # imports jupyter-cache: only when building
@@ -120,40 +177,39 @@ def pre_execute(notebooks: list[Path], root: Path = ROOT) -> dict[Path, str]:
     result = executor.run_and_cache(filter_uris=uris, timeout=execution_timeout(root),
                                     allow_errors=False)
     failures = {}
+    executed = len(set(uris) & set(result.succeeded + result.excepted + result.errored))
     for uri in uris:  # in the toc's order
         if uri in result.excepted:
             failures[Path(uri)] = cache.get_project_record(uri).traceback or "failed"
         elif uri in result.errored:
             failures[Path(uri)] = f"{uri}: could not be read or cached: see the error above"
-    return failures
+    return failures, executed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fresh", action="store_true", help="a cold build, from scratch")
+    fresh = parser.add_mutually_exclusive_group()
+    fresh.add_argument("--fresh", action="store_true", help="a cold build, from scratch")
+    fresh.add_argument("--render-fresh", action="store_true",
+                       help="render every page again from the execution cache")
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="the book's folder (default: the repository this script is in)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    build, cache = root / "_build", cache_folder(root)
-    hash_file = build / ".tmebook-package-hash"
-
+    build = root / "_build"
     build.mkdir(exist_ok=True)
-    current = package_hash(root)
-    if args.fresh:
-        for stale in (build / "html", build / ".doctrees", build / "jupyter_execute"):
-            shutil.rmtree(stale, ignore_errors=True)
-    if args.fresh or not hash_file.exists() or hash_file.read_text() != current:
-        shutil.rmtree(cache, ignore_errors=True)
-    hash_file.write_text(current)
+    if args.render_fresh:
+        drop_rendered(root)
+    prepare_cache(root, fresh=args.fresh)
 
     vendor_mathjax(root)
     start = time.perf_counter()
     chapters = chapters_in_toc(root)
-    failures = pre_execute(chapters, root)
+    failures, count = pre_execute(chapters, root)
     executed = time.perf_counter()
+    print(f"executed {count} of {len(chapters)} chapters (the others came from the cache) "
+          f"in {executed - start:.1f} s", flush=True)
     if failures:
-        print(f"executed chapters in {executed - start:.1f} s", flush=True)
         for path, report in failures.items():
             print(f"\n{report}\n", file=sys.stderr)
         names = ", ".join(str(p.relative_to(root)) for p in failures)
@@ -167,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     )
     done = time.perf_counter()
-    print(f"executed chapters in {executed - start:.1f} s, built the site in {done - executed:.1f} s")
+    print(f"built the site in {done - executed:.1f} s")
     if build_run.returncode != 0:
         print("book build FAILED: Sphinx reported the problems above "
               "(-n -W: every warning counts as an error)", file=sys.stderr)
