@@ -3,13 +3,12 @@
 # compares what .venv holds with requirements.txt, pyproject.toml and postBuild (contents,
 # not file times) and installs only what differs; when nothing does, it needs no network.
 # `make test` also installs the test-only pins of requirements-test.txt (libRoadRunner, which
-# Binder does not need), and needs Debian's chromium (browser tests) and the npm package axe-core
-# (accessibility checks); it installs them when they are missing (as root), or says how.
+# Binder does not need), and needs Debian's chromium (browser tests); the npm packages of
+# package-lock.json (axe-core for the accessibility checks among them) come from `npm ci`.
+# Missing Debian packages are installed when running as root; otherwise it says how.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-AXE    := $(VENV)/node_modules/axe-core/axe.min.js
-AXE_VERSION := 4.14.1
 
 .PHONY: book test bench clean setup
 
@@ -27,14 +26,10 @@ setup:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python tools/setup_env.py
 
-$(AXE): | setup
-	@tools/need_debian_package.sh npm npm
-	npm install --prefix $(VENV) --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
-
 book: setup $(NODE_MODULES)
 	$(BIN)/python tools/build_book.py
 
-test: setup $(AXE) $(NODE_MODULES)
+test: setup $(NODE_MODULES)
 	@$(BIN)/python tools/setup_env.py --also requirements-test.txt
 	@tools/need_debian_package.sh chromium chromium
 	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15

@@ -8,13 +8,10 @@
   height x displayed width / natural width, which must be at least 9 px at 1280 px and
   7 px at 390 px. Every image on a page must carry the record.
 
-The checks of one page at one width are one function, `check_page`, so that a single
-visit per page can run them.
+The page is read once per width in the shared visit (tests/conftest.py `visits`), by the
+probe `reading`.
 """
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,25 +19,11 @@ import pytest
 from PIL import Image
 
 from build_book import toc_files
+from conftest import probe_result, register_probe
 
 #: Smallest text height on screen (CSS px) at each viewport width.
 MIN_TEXT_PX = {1280: 9.0, 390: 7.0}
 TEXT_HEIGHT_KEY = "min_text_px"  # tmebook.notebook.TEXT_HEIGHT_KEY (kept in step by a test)
-
-
-@pytest.fixture(scope="module")
-def reading_server(site):
-    """The built site on 127.0.0.1, on a free port."""
-    handler = functools.partial(_Quiet, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def open_every_toggle(page) -> None:
@@ -75,11 +58,22 @@ def recorded_text_height(site: Path, image: dict) -> float | None:
     return None if value is None else float(value)
 
 
-def smallest_text_on_screen(site: Path, page) -> list[tuple[str, float | None]]:
+def reading(page, name: str, width: int) -> dict:
+    """What this file checks, read from one page at one width (the shared visit): with every
+    toggle opened, the code blocks that scroll sideways and the images as displayed."""
+    open_every_toggle(page)
+    return {"scrolling": code_blocks_that_scroll(page), "images": images_on_page(page)}
+
+
+# opens every toggle: registered after the probes that read the page as loaded (test_browser's)
+register_probe("reading", python=reading, widths=tuple(sorted(MIN_TEXT_PX)))
+
+
+def smallest_text_on_screen(site: Path, images: list[dict]) -> list[tuple[str, float | None]]:
     """(image, smallest text height in CSS px as displayed) for every image of the page;
     None when the build recorded no height for it."""
     found = []
-    for image in images_on_page(page):
+    for image in images:
         assert image["natural"] > 0, f"image did not load: {image['src'][:80]}"
         height = recorded_text_height(site, image)
         shown = None if height is None else height * image["shown"] / image["natural"]
@@ -87,31 +81,20 @@ def smallest_text_on_screen(site: Path, page) -> list[tuple[str, float | None]]:
     return found
 
 
-def check_page(page, site: Path, name: str, width: int) -> None:
-    """Everything this file checks on one page at one viewport width (page already loaded)."""
-    open_every_toggle(page)
+@pytest.mark.slow
+@pytest.mark.parametrize("width", sorted(MIN_TEXT_PX))
+@pytest.mark.parametrize("name", toc_files())
+def test_code_fits_and_figure_text_is_legible(visits, site, name, width):
+    seen = probe_result(visits(name, width), "reading")
     if width == 1280:
-        scrolling = code_blocks_that_scroll(page)
-        assert not scrolling, f"{name}: code blocks scroll sideways at {width} px: {scrolling}"
+        assert not seen["scrolling"], f"{name}: code blocks scroll sideways at {width} px: {seen['scrolling']}"
     problems = []
-    for src, shown in smallest_text_on_screen(site, page):
+    for src, shown in smallest_text_on_screen(site, seen["images"]):
         if shown is None:
             problems.append(f"{src}: no text height recorded")
         elif shown < MIN_TEXT_PX[width]:
             problems.append(f"{src}: smallest text {shown:.1f} px < {MIN_TEXT_PX[width]:g} px")
     assert not problems, f"{name} at {width} px: " + "; ".join(problems)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("width", sorted(MIN_TEXT_PX))
-@pytest.mark.parametrize("name", toc_files())
-def test_code_fits_and_figure_text_is_legible(browser, reading_server, site, name, width):
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    try:
-        page.goto(f"{reading_server}/{name}.html", wait_until="networkidle")
-        check_page(page, site, name, width)
-    finally:
-        page.close()
 
 
 def test_text_height_key_matches_the_package():

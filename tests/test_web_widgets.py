@@ -33,11 +33,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "_ext"))
 
-import tme_widgets
+import tme_widgets  # noqa: E402
+from conftest import probe_result, register_probe  # noqa: E402
+from test_browser import AXE  # noqa: E402
 
 GOLDEN = ROOT / "web" / "test" / "golden.json"
 TIMINGS = ROOT / "_build" / "widget-timings.json"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WEIGHT_LIMIT = 50_000  # bytes, gzip: what one live figure may add to its page
 
 
@@ -293,22 +294,23 @@ def check_live_figures(page, name, figures):
     return report
 
 
+# in the shared visit of each page that holds live figures (it moves their sliders: after
+# the probes that read the page as loaded)
+register_probe("live_figures", pages=lambda name: name in live_figure_pages(),
+               python=lambda page, name, width: check_live_figures(page, name, live_figure_pages()[name]))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(live_figure_pages()))
-def test_live_figures_in_a_real_browser(browser, server, name):  # noqa: F811
-    from test_browser import visit
-
-    figures = live_figure_pages()[name]
-    page, record = visit(browser, f"{server}/{name}.html")
-    try:
-        report = check_live_figures(page, name, figures)
-        assert not record["console"], record["console"]
-        assert not record["failed"], record["failed"]
-        assert not record["external"], f"requests leaving the site: {record['external']}"
-    finally:
-        page.close()
+def test_live_figures_in_a_real_browser(visits, name):
+    record = visits(name)
+    report = probe_result(record, "live_figures")
+    assert not record["console"], record["console"]
+    assert not record["failed"], record["failed"]
+    assert not record["external"], f"requests leaving the site: {record['external']}"
     timings = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
     timings.update(report)
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
     TIMINGS.write_text(json.dumps(timings, indent=1))
     print(json.dumps({k: {"largest_relative_difference": v["largest_relative_difference"],
                           "update_ms_median": v["update_ms_median"]} for k, v in report.items()}))
@@ -316,7 +318,7 @@ def test_live_figures_in_a_real_browser(browser, server, name):  # noqa: F811
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(live_figure_pages()))
-def test_without_javascript_the_static_figure_remains(browser, server, name):  # noqa: F811
+def test_without_javascript_the_static_figure_remains(browser, server, name):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
@@ -329,6 +331,3 @@ def test_without_javascript_the_static_figure_remains(browser, server, name):  #
     finally:
         context.close()
 
-
-# the built site on 127.0.0.1 (test_browser's fixture; one server per module that uses it)
-from test_browser import server  # noqa: F401
