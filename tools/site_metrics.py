@@ -120,3 +120,18 @@ def largest_contentful_paint(browser, url: str, network=SLOW_4G) -> tuple[float,
     if result is None:
         raise RuntimeError(f"no largest-contentful-paint entry for {url}")
     return result["time"] / 1000, result["element"]
+
+
+LOAD_ALL_IMAGES = """async () => {
+    const images = [...document.images];
+    for (const image of images) image.loading = 'eager';
+    await Promise.all(images.map(image => image.complete ? null : new Promise(done => {
+        image.addEventListener('load', done, {once: true});
+        image.addEventListener('error', done, {once: true});
+    })));
+}"""
+
+
+def load_all_images(page) -> None:
+    """Load every image now, including those the page loads lazily (as a reader scrolls)."""
+    page.evaluate(LOAD_ALL_IMAGES)
