@@ -24,8 +24,9 @@ For a light first visit (tests/test_weight.py) and a useful download:
   from npm's `katex` of the version that the wheel bundles (installed in the virtual
   environment's node_modules by the Makefile).
 * images in the text are loaded lazily (`loading="lazy"`), as the reader scrolls to them.
-* tables get a box of their own that scrolls sideways on a narrow screen (CSS in
-  _vendor/book.css), so the page itself never does.
+* `_ext/static/book.css`: a display equation wider than a phone's screen scrolls inside its
+  own box (the theme clips it); tables already do, in the theme's scrolling container.
+* `_ext/static/book-print.css` lays pages out for the book's PDF (tools/make_pdf.py).
 """
 
 import html
@@ -179,12 +180,15 @@ def katex_assets(app, config):
         shutil.copy2(font, target / "fonts" / font.name)
     config.html_static_path.append(str(static))
     config.katex_css_path = "katex/katex.min.css"
+    config.html_static_path.append(str(Path(__file__).parent / "static"))  # book*.css
 
 
 def setup(app):
     # early: emit_firstresult stops at the first handler that returns a template name
     app.connect("html-page-context", _once, priority=100)
     app.connect("config-inited", katex_assets)
+    app.add_css_file("book.css")
+    app.add_css_file("book-print.css", media="print")
     app.connect("build-finished", notebooks_with_outputs)
     app.connect("build-finished", subset_icon_fonts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
