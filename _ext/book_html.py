@@ -23,6 +23,8 @@ For a light first visit (tests/test_weight.py) and a useful download:
   and no script to show an equation; `katex_assets` serves KaTeX's stylesheet and fonts
   from npm's `katex` of the version that the wheel bundles (installed in the virtual
   environment's node_modules by the Makefile).
+* script files are deferred (here, and Sphinx's search scripts in _templates/layout.html),
+  so that a page paints before they have arrived.
 * images in the text are loaded lazily (`loading="lazy"`), as the reader scrolls to them.
 * `_ext/static/book.css`: a display equation wider than a phone's screen scrolls inside its
   own box (the theme clips it); tables already do, in the theme's scrolling container.
@@ -52,6 +54,18 @@ def _once(app, pagename, templatename, context, doctree):
             unique.append(script)
     # in place: later handlers (MathJax's among them) append to this very list
     context["script_files"][:] = unique
+    # script files run after the page is parsed (`defer`, in order), so they no longer hold
+    # up its first paint; documentation_options.js stays: inline scripts use what it defines.
+    # Not on the search page, whose own searchtools.js runs at once and needs doctools.js.
+    # (A copy of each script object: the builder shares them between pages.)
+    for index, script in enumerate(unique if pagename != "search" else []):
+        attributes = getattr(script, "attributes", None)
+        filename = str(getattr(script, "filename", "") or "")
+        if (attributes is not None and filename and "body" not in attributes
+                and not {"async", "defer"} & set(attributes)
+                and not filename.endswith("documentation_options.js")):
+            context["script_files"][index] = type(script)(
+                script.filename, priority=script.priority, **attributes, defer="defer")
     # docutils gives the bibliography role="list" without list items, which assistive
     # technology cannot read as a list (axe: aria-required-children)
     body = context.get("body", "").replace(
