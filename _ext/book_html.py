@@ -14,7 +14,8 @@ For a light first visit (tests/test_weight.py) and a useful download:
 
 * `_templates/static/webpack-macros.html` drops the theme's `fontawesome.js` (0.54 MB
   gzipped); the icons are drawn by the theme's stylesheet from Font Awesome's web fonts,
-  which `subset_icon_fonts` cuts down, after the build, to the icons the site uses.
+  which `subset_icon_fonts` cuts down, after the build, to the icons the site uses (and
+  the stylesheet's rules likewise).
 * the `.ipynb` each chapter offers for download is, in `cache` execution mode, written by
   MyST-NB without outputs (it writes the notebook it read, not the one merged with the
   cache); `notebooks_with_outputs` fills in the outputs of the build from the cache.
@@ -91,6 +92,25 @@ ICON_CLASS = re.compile(r"\bfa-[a-z0-9-]+")
 FONT_FOLDER = Path("_static") / "vendor" / "fontawesome" / "webfonts"
 
 
+def icon_classes_in_use(outdir: Path) -> set[str]:
+    """Every `fa-...` class named in the site's HTML and scripts."""
+    names: set[str] = set()
+    for source in list(outdir.rglob("*.html")) + list((outdir / "_static").rglob("*.js")):
+        names |= set(ICON_CLASS.findall(source.read_text(encoding="utf-8", errors="replace")))
+    return names
+
+
+def drop_unused_icon_rules(outdir: Path, used: set[str]) -> None:
+    """Remove the theme stylesheet's rules for icons the site never names (about 1,900 of
+    them: 0.02 MB gzipped that every first visit waits for before it paints)."""
+    stylesheet = outdir / "_static" / "styles" / "pydata-sphinx-theme.css"
+    if stylesheet.is_file():
+        text = stylesheet.read_text(encoding="utf-8")
+        kept = ICON_RULE.sub(lambda rule: rule.group(0) if used & set(ICON_CLASS.findall(rule.group(1)))
+                             else "", text)
+        stylesheet.write_text(kept, encoding="utf-8")
+
+
 def icons_in_use(outdir: Path) -> set[int]:
     """The code points of every Font Awesome icon the built site can show: the icon classes
     named in its HTML and scripts, and every icon glyph its stylesheets use directly
@@ -106,10 +126,8 @@ def icons_in_use(outdir: Path) -> set[int]:
         direct |= {int(c, 16) for c in re.findall(r"\\([ef][0-9a-f]{3})\b", rest)}
         direct |= {ord(c) for c in rest if 0xE000 <= ord(c) <= 0xF8FF}
     used = set(direct)
-    sources = list(outdir.rglob("*.html")) + list((outdir / "_static").rglob("*.js"))
-    for source in sources:
-        for name in set(ICON_CLASS.findall(source.read_text(encoding="utf-8", errors="replace"))):
-            used |= named.get(name, set())
+    for name in icon_classes_in_use(outdir):
+        used |= named.get(name, set())
     return used
 
 
@@ -121,6 +139,7 @@ def subset_icon_fonts(app, exception):
 
     outdir = Path(app.outdir)
     unicodes = sorted(icons_in_use(outdir))
+    drop_unused_icon_rules(outdir, icon_classes_in_use(outdir))
     for font_file in sorted((outdir / FONT_FOLDER).glob("*.*")):
         if font_file.suffix not in (".woff2", ".ttf"):
             continue
@@ -194,6 +213,16 @@ def katex_assets(app, config):
         shutil.copy2(font, target / "fonts" / font.name)
     config.html_static_path.append(str(static))
     config.katex_css_path = "katex/katex.min.css"
+    # node runs the wheel's katex-server.js, a CommonJS script; a package.json with
+    # "type": "module" above the virtual environment (the repository's own, for its
+    # JavaScript) would make node read it as an ES module and fail. Run a copy from a
+    # folder whose package.json says CommonJS.
+    server = Path(app.outdir).parent / "katex_node"
+    server.mkdir(parents=True, exist_ok=True)
+    for script in ("katex-server.js", "katex.min.js"):
+        shutil.copy2(katex.SRC_DIR / script, server / script)
+    (server / "package.json").write_text('{"type": "commonjs"}\n')
+    katex.SCRIPT_PATH = str(server / "katex-server.js")
     config.html_static_path.append(str(Path(__file__).parent / "static"))  # book*.css
 
 

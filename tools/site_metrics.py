@@ -84,7 +84,9 @@ def first_visit_bytes(browser, url: str) -> dict[str, int]:
     cdp.on("Network.loadingFinished",
            lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
     try:
-        page.goto(url, wait_until="networkidle")
+        response = page.goto(url, wait_until="networkidle")
+        if response is None or not response.ok:
+            raise RuntimeError(f"{url}: {response.status if response else 'no response'}")
         page.wait_for_timeout(300)  # let late loadingFinished events arrive
     finally:
         context.close()
@@ -112,7 +114,9 @@ def largest_contentful_paint(browser, url: str, network=SLOW_4G) -> tuple[float,
     context, page, cdp = _fresh_page(browser)
     try:
         cdp.send("Network.emulateNetworkConditions", network)
-        page.goto(url, wait_until="load", timeout=120_000)
+        response = page.goto(url, wait_until="load", timeout=120_000)
+        if response is None or not response.ok:
+            raise RuntimeError(f"{url}: {response.status if response else 'no response'}")
         page.wait_for_timeout(500)
         result = page.evaluate(LCP_SCRIPT)
     finally:
