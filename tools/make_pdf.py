@@ -8,8 +8,10 @@ Each page is printed with the book's print stylesheet (_ext/static/book-print.cs
 header, sidebars or buttons; code kept behind "Show code cell source" stays hidden, as on
 the page; the kernel-free scrubber prints as its first frame, without its controls; images
 that the page loads lazily are all loaded first; the mathematics is already HTML (KaTeX
-renders it when the book is built). Exercise solutions, hidden in dropdowns on the site,
-print closed: the PDF has the exercises, not their solutions. Each page's title becomes a
+renders it when the book is built). Exercise solutions (not yet in this branch): whether
+they print depends on how sphinx-exercise hides them; sphinx-togglebutton's dropdowns are
+set to open for printing (toggleOpenOnPrint), closed <details> print closed; check the
+PDF once they are merged. Each page's title becomes a
 bookmark; links between pages of the site are removed (they would point at the local
 server), links to the outside world (DOIs) are kept.
 """
