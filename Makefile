@@ -10,7 +10,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: book test bench clean setup
+.PHONY: book test bench clean setup pdf
 
 # --- live figures (issue 15; _ext/tme_widgets.py): the npm packages pinned in
 # package-lock.json (uPlot, esbuild, axe-core), installed with `npm ci` from Debian's npm.
@@ -26,16 +26,17 @@ setup:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python tools/setup_env.py
 
-book: setup $(NODE_MODULES)
-	$(BIN)/python tools/build_book.py
-
-test: setup $(NODE_MODULES)
-	@$(BIN)/python tools/setup_env.py --also requirements-test.txt
 	@tools/need_debian_package.sh chromium chromium
 	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15
 
 bench: setup
 	$(BIN)/python tools/benchmark.py
+
+# The book as one PDF (_build/html/tme-book.pdf, linked from the intro page): Chromium's
+# print of every page, joined. Not part of `make book`; `make test` makes and checks it too.
+pdf: book
+	@tools/need_debian_package.sh chromium chromium
+	$(BIN)/python tools/make_pdf.py
 
 clean:
 	rm -rf _build

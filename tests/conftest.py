@@ -14,13 +14,10 @@ pytest no longer lets it do: pytest-xdist issue #1386), and it sends the tests o
 to every worker.
 """
 
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import matplotlib
@@ -34,6 +31,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import executions  # needs tools/ on the path
 from build_book import chapters_in_toc
+from site_metrics import count_transfers, gzip_server, load_all_images
 
 GROUPS = {"site": ("executed_chapter", "site", "visits", "server"), "jupyter": ("lab",)}
 
@@ -146,18 +144,10 @@ def browser():
 
 @pytest.fixture(scope="session")
 def server(site):
-    """The built site on 127.0.0.1, on a free port, for the session."""
-    handler = functools.partial(QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    """The built site on 127.0.0.1, on a free port, with text gzip-compressed as static hosts
+    serve it (tools/site_metrics.py), for the session."""
+    with gzip_server(site) as base:
+        yield base
 
 
 # --- One browser visit per (page, width) for all browser checks -------------------------
@@ -177,24 +167,29 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 # A probe is JavaScript (a function, may be async, evaluated in the page; its value must
 # be JSON-like) or Python (`python=lambda page, name, width: ...`, given Playwright's page).
 # `scripts` are injected into the page first (e.g. axe-core). Probes run in the order
-# registered, after the page has loaded and MathJax has typeset; one that moves or clicks
+# registered, after the page and all its images have loaded; one that moves or clicks
 # something should say so, and be registered after the probes that read the page as
 # loaded. `pages` limits a probe to some pages (a predicate on the page name). Each visit
 # also records what the browser complained about: "console" (errors), "failed" (requests
-# failed or >= 400), "external" (requests leaving the site). A probe that raises is
+# failed or >= 400), "external" (requests leaving the site), and "transferred" (bytes by
+# resource type, gzip-served, cache empty: the first visit's weight). A probe that raises is
 # recorded as {"error": ...} under its name and fails only the tests that read it.
 
 WIDTHS = (1280, 390)  # a laptop and a phone, CSS pixels
 PROBES = {}
 
 
-def register_probe(name, js=None, python=None, widths=(1280,), pages=None, scripts=()):
+def register_probe(name, js=None, python=None, widths=(1280,), pages=None, scripts=(),
+                   changes_page=False):
+    """Add a probe to the shared visits. Probes that only read the page run in the order
+    registered, then those that change it (`changes_page`: click, scroll, open toggles,
+    move sliders), in the order registered."""
     if (js is None) == (python is None):
         raise ValueError("a probe is either js or python")
-    if name in PROBES or name in ("console", "failed", "external"):
+    if name in PROBES or name in ("console", "failed", "external", "transferred"):
         raise ValueError(f"probe name already taken: {name}")
     PROBES[name] = {"js": js, "python": python, "widths": tuple(widths), "pages": pages,
-                    "scripts": tuple(scripts)}
+                    "scripts": tuple(scripts), "changes_page": changes_page}
 
 
 class ProbeError(Exception):
@@ -202,9 +197,13 @@ class ProbeError(Exception):
 
 
 def open_page(browser, url, width):
-    """Open a page at a viewport width and record what a reader's browser complains about."""
+    """Open a page at a viewport width as a first visit (a new context, cache disabled) and
+    record what a reader's browser complains about, and what the visit transferred before
+    the network was idle ("transferred": Chromium's encodedDataLength by resource type, of
+    the types in site_metrics.COUNTED_TYPES), before the images below the fold are loaded."""
     page = browser.new_page(viewport={"width": width, "height": 900})
-    record = {"console": [], "failed": [], "external": []}
+    record = {"console": [], "failed": [], "external": [], "transferred": {}}
+    transferred = count_transfers(page)
     host = url.split("/")[2]
     page.on("console", lambda m: record["console"].append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: record["console"].append(str(e)))
@@ -213,9 +212,9 @@ def open_page(browser, url, width):
     page.on("request", lambda r: record["external"].append(r.url)
             if r.url.split("/")[2:3] != [host] and not r.url.startswith("data:") else None)
     page.goto(url, wait_until="networkidle")
-    # MathJax typesets asynchronously; wait until it has finished on pages that use it
-    page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)")
-    page.evaluate("() => window.MathJax ? MathJax.startup.promise : null")
+    page.wait_for_timeout(300)  # let late loadingFinished events arrive
+    record["transferred"] = transferred()
+    load_all_images(page)  # images in the text load lazily, as a reader scrolls to them
     return page, record
 
 
@@ -230,7 +229,8 @@ def visits(browser, server):
             page, record = open_page(browser, f"{server}/{name}.html", width)
             try:
                 injected = set()
-                for probe_name, probe in PROBES.items():
+                ordered = sorted(PROBES.items(), key=lambda item: item[1]["changes_page"])  # stable
+                for probe_name, probe in ordered:
                     if width not in probe["widths"] or (probe["pages"] and not probe["pages"](name)):
                         continue
                     try:

@@ -2,12 +2,12 @@
 
 For every page of the book: it loads with no console error, every request stays on the
 local server and succeeds, every image loads and has alt text, the mathematics is rendered
-by the site's own MathJax, the kernel-free scrubber responds to its slider, and axe-core
-finds no serious or critical accessibility violation. A full-page screenshot of each
-chapter is saved under _build/screenshots/.
+when the book is built (KaTeX), the kernel-free scrubber responds to its slider, and
+axe-core finds no serious or critical accessibility violation. A full-page screenshot of
+each chapter is saved under _build/screenshots/ (NAME-1280.png, NAME-390.png).
 
-Each page is visited once for all of these (tests/conftest.py `visits`): the checks are
-probes evaluated during that visit.
+Each page is visited once for all of these (tests/conftest.py `visits`, which also loads
+the images a page loads lazily): the checks are probes evaluated during that visit.
 """
 
 from pathlib import Path
@@ -31,24 +31,25 @@ register_probe("images", js="""() => [...document.images].map(i => ({
     alt: (i.getAttribute('alt') || '').trim()}))""")
 register_probe("maths", js="""() => ({
     math: document.querySelectorAll('.math').length,
-    typeset: document.querySelectorAll('mjx-container').length,
+    typeset: document.querySelectorAll('.math .katex').length,
+    errors: document.querySelectorAll('.katex-error').length,
     raw_tex: (document.querySelector('article') || document.body).innerText.includes('\\\\frac')})""")
 register_probe("axe", js="async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
                ".map(v => ({id: v.id, impact: v.impact, help: v.help, "
                "targets: v.nodes.slice(0, 3).map(n => n.target)}))",
-               scripts=(AXE,))
+               scripts=(AXE,), widths=(1280, 390))
 
 
 def screenshot(page, name, width):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{Path(name).name}.png"
+    path = SCREENSHOTS / f"{Path(name).name}-{width}.png"
     page.screenshot(path=str(path), full_page=True)
     return str(path)
 
 
-register_probe("screenshot", python=screenshot, pages=is_chapter)
-# last: it moves the slider. A reader drags the scrubber's slider to its end; the frame changes.
-register_probe("scrubber", pages=is_chapter, js="""() => {
+register_probe("screenshot", python=screenshot, pages=is_chapter, widths=(1280, 390))
+# A reader drags the scrubber's slider to its end; the frame changes.
+register_probe("scrubber", pages=is_chapter, changes_page=True, js="""() => {
     const animations = document.querySelectorAll('div.animation');
     if (animations.length === 0) return {scrubbers: 0};
     const frame = animations[0].querySelector('img');
@@ -72,9 +73,11 @@ def test_page_in_a_real_browser(visits, name):
         assert image["loaded"], f"image did not load: {image['src']}"
         assert image["alt"], f"image without alt text: {image['src']}"
 
+    # the mathematics is rendered by KaTeX when the book is built (_ext/book_html.py)
     maths = probe_result(record, "maths")
     if maths["math"]:
         assert maths["typeset"] >= maths["math"], "maths not typeset"
+        assert not maths["errors"], "KaTeX could not render"
         assert not maths["raw_tex"], "raw TeX on the page"
 
     if is_chapter(name):

@@ -65,8 +65,7 @@ def reading(page, name: str, width: int) -> dict:
     return {"scrolling": code_blocks_that_scroll(page), "images": images_on_page(page)}
 
 
-# opens every toggle: registered after the probes that read the page as loaded (test_browser's)
-register_probe("reading", python=reading, widths=tuple(sorted(MIN_TEXT_PX)))
+register_probe("reading", python=reading, widths=tuple(sorted(MIN_TEXT_PX)), changes_page=True)
 
 
 def smallest_text_on_screen(site: Path, images: list[dict]) -> list[tuple[str, float | None]]:

@@ -294,9 +294,8 @@ def check_live_figures(page, name, figures):
     return report
 
 
-# in the shared visit of each page that holds live figures (it moves their sliders: after
-# the probes that read the page as loaded)
-register_probe("live_figures", pages=lambda name: name in live_figure_pages(),
+# in the shared visit of each page that holds live figures (it moves their sliders)
+register_probe("live_figures", pages=lambda name: name in live_figure_pages(), changes_page=True,
                python=lambda page, name, width: check_live_figures(page, name, live_figure_pages()[name]))
 
 

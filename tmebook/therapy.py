@@ -215,7 +215,7 @@ PARAMETERS = ParameterSet([
     Parameter("start_day", r"t_0", 0.0, "day", "day of the first dose", None,
               "day 0 is the start of the published treated groups; later starts are ours",
               low=0.0, high=10.0, domain=DAY),
-    Parameter("permeability_reduction", r"f_\max", 0.9, "1",
+    Parameter("permeability_reduction", r"f_{\max}", 0.9, "1",
               "largest fractional fall of vessel-wall permeability L_p under the drug", None,
               "a tenfold fall, of the order of the change from tumour to normal "
               "vessels; the slider shows what it changes", low=0.0, high=0.99,

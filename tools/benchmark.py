@@ -5,9 +5,11 @@ weight of every page (with its images, and with its scripts and stylesheets as a
 visit loads them), and the profile of every chapter: the kernel's CPU time in kernel start,
 imports, the model, figures, the scrubber's frames and glue.
 
-Usage: python tools/benchmark.py [--widgets | --profile]   (from the repository; ~4 minutes)
+Usage: python tools/benchmark.py [--widgets | --profile | --lcp [HTML]]   (from the repository)
   --widgets  only the widget models at every corner of their slider box (seconds)
   --profile  only the per-chapter profile (each chapter run alone, one after the other)
+  --lcp      only each chapter's first visit: weight and Largest Contentful Paint on a slow
+             connection, of the built site in HTML (default _build/html)
 
 Both books are built in the same run on copies in a temporary folder, so the figures
 compare like with like on this machine. Goals (from the project's issues): cold build at
@@ -221,12 +223,53 @@ def page_weights(html: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
+def first_visit_rows(html: Path, loads: int = 3) -> list[tuple[str, float, float, str]]:
+    """(page, MB transferred on a first visit, median Largest Contentful Paint in s, the LCP
+    element) for every chapter: 1280x900, empty cache, served gzipped, on Lighthouse's
+    "slow 4G" (1.6 Mbps, 150 ms); the median of `loads` cold loads. See tools/site_metrics.py."""
+    from playwright.sync_api import sync_playwright
+
+    from build_book import toc_files
+    from site_metrics import first_visit_bytes, gzip_server, largest_contentful_paint
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"]
+    rows = []
+    with sync_playwright() as playwright, gzip_server(html) as base:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        for name in [f for f in toc_files() if f.startswith("chapters/")]:
+            url = f"{base}/{name}.html"
+            weight = sum(first_visit_bytes(browser, url).values()) / 1e6
+            paints = [largest_contentful_paint(browser, url) for _ in range(loads)]
+            times = sorted(time for time, _ in paints)
+            rows.append((name, weight, statistics.median(times), paints[0][1]))
+        browser.close()
+    return rows
+
+
+def print_first_visit_rows(html: Path = ROOT / "_build" / "html") -> None:
+    """`--lcp`: the first visit of every chapter of the built site (`make book` first)."""
+    print_first_visit_table(first_visit_rows(html))
+
+
+def print_first_visit_table(rows) -> None:
+    print("| chapter (first visit, 1280x900, cache empty, gzip) | transferred | LCP on slow 4G "
+          "(median of 3) | LCP element | goal |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, weight, lcp, element in rows:
+        print(f"| {name} | {weight:.2f} MB | {lcp:.2f} s | {element} | ≤ 1.0 MB, ≤ 1.5 s |")
+
+
 def main() -> None:
     if "--widgets" in sys.argv:  # only the widget timings (a few seconds)
         print_widget_rows()
         return
     if "--profile" in sys.argv:
         print_profile(chapter_profile())
+        return
+    if "--lcp" in sys.argv:  # only the first visit of each chapter page (about a minute)
+        html = Path(sys.argv[sys.argv.index("--lcp") + 1]) if sys.argv[-1] != "--lcp" else None
+        print_first_visit_rows(html or ROOT / "_build" / "html")
         return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -245,6 +288,7 @@ def main() -> None:
         rebuild = timed([sys.executable, "tools/build_book.py"], book)[0]
         weights = page_weights(book / "_build" / "html")
         profile = chapter_profile(book)
+        first_visits = first_visit_rows(book / "_build" / "html")
 
     floor = sum(row["kernel start"] + row["imports"] for row in profile.values())
     print(f"stock builds: {', '.join(f'{t:.1f}' for t in stocks)} s; cold build: {executing:.1f} s "
@@ -270,6 +314,7 @@ def main() -> None:
         print(f"| {name} | {images:.2f} MB | {everything:.2f} MB |")
     print()
     print_profile(profile)
+    print_first_visit_table(first_visits)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ Why not a plain `jupyter-book build`?
   the file, first line of its source) and the kernel's traceback. Every failing chapter is
   reported, each executed once, and Sphinx is then not run at all (in `cache` mode it would
   execute the failing chapters again and print each traceback twice more).
-* MathJax is served from the site itself (copied from the pinned `django-static-mathjax`
-  wheel, which ships MathJax 3), so equations render offline and without a CDN.
 * jupyter-cache keys on the code cells only, so a change in the `tmebook` package would
   leave stale outputs in the cache. We store a hash of the package next to the cache and
   drop the cache when it changes.
@@ -48,20 +46,6 @@ MYST_NB_READER = {"type": "plugin", "name": "myst_nb_md"}
 
 def cache_folder(root: Path) -> Path:
     return root / "_build" / ".jupyter_cache"
-
-
-def vendor_mathjax(root: Path = ROOT) -> None:
-    """Copy MathJax's TeX-to-HTML bundle and its fonts into _vendor/mathjax/
-    (html_static_path; not _static/, whose *.js JB1 injects into every page)."""
-    import mathjax  # the django-static-mathjax wheel: MathJax 3 static files, no Django needed
-
-    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    target = root / "_vendor" / "mathjax"
-    shutil.rmtree(target, ignore_errors=True)
-    (target / "output" / "chtml" / "fonts").mkdir(parents=True)
-    shutil.copy2(source / "tex-chtml.js", target / "tex-chtml.js")
-    shutil.copytree(source / "output" / "chtml" / "fonts" / "woff-v2",
-                    target / "output" / "chtml" / "fonts" / "woff-v2")
 
 
 def package_hash(root: Path = ROOT) -> str:
@@ -202,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         drop_rendered(root)
     prepare_cache(root, fresh=args.fresh)
 
-    vendor_mathjax(root)
     start = time.perf_counter()
     chapters = chapters_in_toc(root)
     failures, count = pre_execute(chapters, root)
