@@ -26,10 +26,16 @@ setup:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python tools/setup_env.py
 
+book: setup $(NODE_MODULES)
+	@tools/need_debian_package.sh node nodejs
+	$(BIN)/python tools/build_book.py
+
+test: setup $(NODE_MODULES)
+	@$(BIN)/python tools/setup_env.py --also requirements-test.txt
 	@tools/need_debian_package.sh chromium chromium
 	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15
 
-bench: setup
+bench: setup $(NODE_MODULES)
 	$(BIN)/python tools/benchmark.py
 
 # The book as one PDF (_build/html/tme-book.pdf, linked from the intro page): Chromium's
