@@ -36,6 +36,7 @@ def small_book(folder: Path, runs: Path) -> Path:
         shutil.copy2(ROOT / name, book / name)
     for name in ("_ext", "_templates", "figures"):
         shutil.copytree(ROOT / name, book / name)
+    (book / "node_modules").symlink_to(ROOT / "node_modules")  # KaTeX's assets (npm ci)
     (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n"
                                    "  - file: chapters/good\n  - file: chapters/bad1\n"
                                    "  - file: chapters/bad2\n")
@@ -139,6 +140,7 @@ def test_a_stored_nbmake_run_is_rendered_until_the_package_changes(tmp_path, mon
         shutil.copy2(ROOT / name, book / name)
     for name in ("_ext", "_templates", "figures", "tmebook"):
         shutil.copytree(ROOT / name, book / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (book / "node_modules").symlink_to(ROOT / "node_modules")  # KaTeX's assets (npm ci)
     (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/uses\n")
     (book / "intro.md").write_text("# A small book\n\nOne chapter, which uses the package.\n")
     chapter = book / "chapters" / "uses.md"

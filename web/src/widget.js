@@ -174,7 +174,7 @@ export function mount(figure, models) {
   figure.tmeWidget = state;
 
   function width(host) {
-    return Math.max(240, Math.floor(host.clientWidth || app.clientWidth || 600));
+    return Math.max(200, Math.floor(host.clientWidth || app.clientWidth || 600));
   }
 
   function build() {
