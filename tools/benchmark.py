@@ -59,6 +59,8 @@ def copy_of_repository(target: Path) -> Path:
             continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target / name)
+    # the npm packages (KaTeX's assets, esbuild, uPlot) as `npm ci` installed them here
+    (target / "node_modules").symlink_to(ROOT / "node_modules")
     return target
 
 
