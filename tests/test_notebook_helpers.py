@@ -129,3 +129,20 @@ def test_glue_makes_the_output_myst_nb_glue_makes(monkeypatch, value):
 def test_show_table_refuses_empty_rows():
     with pytest.raises(ValueError, match="rows"):
         show_table([])
+
+
+def test_the_helpers_added_for_listings_figures_and_glue_refuse_bad_arguments():
+    from tmebook import notebook
+
+    with pytest.raises(TypeError, match="obj"):
+        notebook.listing(3)
+    with pytest.raises(TypeError, match="fig"):
+        notebook.figure_png(None)
+    for name in (3, "", None):
+        with pytest.raises(TypeError, match="name"):
+            notebook.glue(name, 1.0)
+    for max_lines in (0, -1, 2.5, float("nan"), True, "25"):
+        with pytest.raises(ValueError, match="max_lines"):
+            notebook.show_source(settings_text, max_lines=max_lines)
+    with pytest.raises(ValueError, match="objects"):
+        notebook.show_source()

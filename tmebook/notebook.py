@@ -89,6 +89,9 @@ def figure_png(fig: Figure) -> bytes:
     smallest text height in image pixels recorded under TEXT_HEIGHT_KEY."""
     from IPython.core.pylabtools import print_figure
 
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+
     with _text_heights() as heights:
         png = print_figure(fig, "png", bbox_inches="tight", base64=False)
     if not heights:
@@ -123,6 +126,8 @@ LISTING_LINES = 25
 def listing(obj) -> str:
     """The source of a function, method or class as a reader needs it: without decorators
     (the argument checks live in `@checked`) and without the docstring, dedented."""
+    if not (inspect.isfunction(obj) or inspect.ismethod(obj) or inspect.isclass(obj)):
+        raise TypeError(f"obj must be a function, method or class, got {type(obj).__name__}")
     target = inspect.unwrap(obj)
     source = textwrap.dedent(inspect.getsource(target))
     tree = ast.parse(source).body[0]
@@ -142,6 +147,11 @@ def show_source(*objects, max_lines: int = LISTING_LINES) -> None:
     (at most `max_lines` lines, none wider than the text column). Checks and numerical
     machinery stay out of it; the appendix on solvers shows the machinery."""
     from IPython.display import Markdown
+
+    if isinstance(max_lines, bool) or not isinstance(max_lines, int) or max_lines < 1:
+        raise ValueError(f"max_lines must be a positive whole number of lines, got {max_lines!r}")
+    if not objects:
+        raise ValueError("objects: give at least one function, method or class to show")
     code = "\n\n".join(listing(obj) for obj in objects)
     lines = code.splitlines()
     wide = [line for line in lines if len(line) > LISTING_WIDTH]
@@ -178,6 +188,8 @@ def glue(name: str, value) -> None:
     display=False)` makes (tests/test_notebook_helpers.py checks that they agree). Importing
     myst_nb's glue would import nbformat and with it jsonschema's format checkers, about a
     second of every chapter's run; this needs only IPython, which the kernel has loaded."""
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError(f"name must be a non-empty string (the name the prose pastes), got {name!r}")
     from IPython.core.formatters import format_display_data
     from IPython.display import display
 
