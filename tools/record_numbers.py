@@ -5,6 +5,13 @@
 
 A refactor that must not change a published number records before and after and compares:
 numbers agree to a relative 1e-9 (or absolute 1e-12), text must be identical.
+
+    python tools/record_numbers.py OUT.json --compare BEFORE.json --shown
+
+compares what the reader sees instead: each glued value as every `{glue:text}` role of the
+chapters formats it (a faster solver may move the tenth digit of a value shown to three),
+and the reproduction table's rows as they were (still within their tolerances: the tests).
+A glued value that no role shows (used by a figure or a caption's code) is not compared.
 """
 
 from __future__ import annotations
@@ -89,11 +96,50 @@ def differences(before, after, path="") -> list[str]:
     return []
 
 
+GLUE_ROLE = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]*))?`")
+
+
+def shown_formats(chapter: str) -> dict[str, set[str]]:
+    """{glued name: the format specifications its `{glue:text}` roles use} in a chapter."""
+    formats: dict[str, set[str]] = {}
+    for name, spec in GLUE_ROLE.findall((ROOT / chapter).read_text()):
+        formats.setdefault(name, set()).add(spec)
+    return formats
+
+
+def as_shown(text: str, spec: str) -> str:
+    """A glued value's text/plain as a `{glue:text}` role with `spec` shows it (myst-nb
+    formats the value parsed as a number, or the text itself when it is not one)."""
+    if not spec:
+        return text
+    try:
+        return format(float(text), spec)
+    except ValueError:
+        return format(text.strip("'\""), spec)
+
+
+def shown_differences(before: dict, after: dict) -> list[str]:
+    out = []
+    for chapter, values in before["glued"].items():
+        now = after["glued"].get(chapter, {})
+        for name, specs in shown_formats(chapter).items():
+            if name not in values or name not in now:
+                out.append(f"{chapter}/{name}: shown but not glued before and after")
+                continue
+            for spec in specs:
+                if as_shown(values[name], spec) != as_shown(now[name], spec):
+                    out.append(f"{chapter}/{name} shown as {spec or 'text'}: "
+                               f"{as_shown(values[name], spec)} -> {as_shown(now[name], spec)}")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--compare", help="an earlier record to compare with")
     parser.add_argument("--chapters", nargs="*", help="only these chapters (e.g. 05 10), no table")
+    parser.add_argument("--shown", action="store_true",
+                        help="compare the glued values as the chapters show them")
     args = parser.parse_args()
     numbers = record(args.chapters)
     Path(args.out).write_text(json.dumps(numbers, indent=1, ensure_ascii=False) + "\n")
@@ -103,7 +149,7 @@ def main() -> int:
         before = json.loads(Path(args.compare).read_text())
         if args.chapters:
             before = {"glued": {c: v for c, v in before["glued"].items() if c in numbers["glued"]}}
-        diff = differences(before, numbers)
+        diff = shown_differences(before, numbers) if args.shown else differences(before, numbers)
         print("\n".join(diff) if diff else "no number changed")
         return 1 if diff else 0
     return 0
