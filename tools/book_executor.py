@@ -13,11 +13,17 @@ dies or does not start is reported the same way instead of as an executor error.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import time
 from pathlib import Path
 
-from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, JupyterExecutorLocalMproc
+from jupyter_cache.executors.base import ExecutorRunResult
+from jupyter_cache.executors.basic import (
+    ExecutionWorkerLocalMProc,
+    JupyterExecutorLocalMproc,
+    ProcessData,
+)
 from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
 from nbclient.exceptions import CellExecutionError
 
@@ -74,6 +80,21 @@ class ReportingWorker(ExecutionWorkerLocalMProc):
 
 
 class ReportingExecutor(JupyterExecutorLocalMproc):
-    """`local-parallel` (a process per core) with the reporting worker."""
+    """`local-parallel` (a process per core) with the reporting worker, handing out one
+    notebook at a time: jupyter-cache's `pool.map` hands them out in chunks of two, in
+    order, so one core could be left with two long chapters while the other sits idle."""
 
     _EXECUTION_WORKER = ReportingWorker
+
+    def run_and_cache(self, *, filter_uris=None, filter_pks=None, timeout=30,
+                      allow_errors=False, force=False) -> ExecutorRunResult:
+        records = self.get_records(filter_uris, filter_pks, clear_tracebacks=True)
+        work = [ProcessData(r.pk, r.uri, self.cache, timeout, allow_errors) for r in records]
+        # as jupyter-cache does: the workers log through multiprocessing's logger, at the
+        # caller's level (ERROR from build_book: failures are reported there, once)
+        multiprocessing.log_to_stderr(self.logger.level)
+        with multiprocessing.Pool() as pool:
+            results = list(pool.imap_unordered(self._EXECUTION_WORKER(), work, chunksize=1))
+        return ExecutorRunResult(succeeded=[uri for status, uri in results if status == 0],
+                                 excepted=[uri for status, uri in results if status == 1],
+                                 errored=[uri for status, uri in results if status == 2])
