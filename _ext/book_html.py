@@ -38,6 +38,17 @@ For a faster build:
   (about 10 ms a time: some 4 s of a cold build). `remember_pybtex_backend` registers the
   installed backend class with pybtex's own `register_plugin`, which pybtex looks up first:
   the same class, found once.
+* tools/build_book.py has Sphinx read the pages on one process per core. sphinx-external-toc loads
+  sphinx-multitoc-numbering, which does not say whether it is safe for parallel reading,
+  so Sphinx would read serially (and warn, which -W makes an error). It is safe: it only
+  replaces the toctree collector's `assign_section_numbers`, which Sphinx calls in the main
+  process after the documents read in parallel are merged (and the book has no numbered
+  toctree); `declare_multitoc_parallel_safe` says so. tests/test_build.py checks that the
+  pages built on two processes are those built on one.
+* Sphinx writes the pages on one process all the same (`write_serially`): the writers it
+  would fork each start sphinxcontrib-katex's node server, which their exit does not stop
+  (they end without Python's exit handlers), and its start-up can be refused when the
+  machine is busy (the server's socket file appears before it listens).
 """
 
 import html
@@ -241,8 +252,20 @@ def remember_pybtex_backend(app, config):
     register_plugin("pybtex.backends", "plaintext", backend, force=True)
 
 
+def declare_multitoc_parallel_safe(app):
+    extension = app.extensions.get("sphinx_multitoc_numbering")
+    if extension is not None:
+        extension.parallel_read_safe = True
+
+
+def write_serially(app, env):
+    app.parallel = 1  # read on several processes (above), write on this one
+
+
 def setup(app):
     app.connect("config-inited", remember_pybtex_backend)
+    app.connect("env-updated", write_serially)
+    app.connect("builder-inited", declare_multitoc_parallel_safe)
     # early: emit_firstresult stops at the first handler that returns a template name
     app.connect("html-page-context", _once, priority=100)
     app.connect("config-inited", katex_assets)

@@ -57,8 +57,8 @@ def last_cell_line(path: Path) -> int:
     return max(number for number, text in enumerate(lines, 1) if text.startswith("```{code-cell}"))
 
 
-def build(book: Path) -> tuple[int, str]:
-    run = subprocess.run([sys.executable, str(BUILD_BOOK), "--root", str(book)],
+def build(book: Path, *options: str) -> tuple[int, str]:
+    run = subprocess.run([sys.executable, str(BUILD_BOOK), "--root", str(book), *options],
                          capture_output=True, text=True, timeout=900)
     return run.returncode, run.stdout + run.stderr
 
@@ -166,3 +166,46 @@ def test_a_stored_nbmake_run_is_rendered_until_the_package_changes(tmp_path, mon
     assert "executed 1 of 1 chapters" in log, log[-3000:]
     assert runs.read_text().split() == ["uses", "uses"]
     assert "package says: edited in the copy" in page.read_text()
+
+
+@pytest.mark.slow
+def test_pages_built_on_two_processes_are_those_built_on_one(tmp_path):
+    """Sphinx reads and writes the pages on one process per core (tools/build_book.py, with
+    sphinx-multitoc-numbering declared safe for it in _ext/book_html.py): the same pages as
+    on one process, for a small book with what crosses pages: citations and the
+    bibliography, glued numbers, cross-references, mathematics, an exercise with its
+    solution and the shared table of contents."""
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy2(ROOT / name, book / name)
+    for name in ("_ext", "_templates", "figures"):
+        shutil.copytree(ROOT / name, book / name)
+    (book / "node_modules").symlink_to(ROOT / "node_modules")  # KaTeX's assets (npm ci)
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/one\n"
+        "  - file: chapters/two\n  - file: bibliography\n")
+    (book / "intro.md").write_text("# A small book\n\nSee {ref}`second`.\n")
+    (book / "bibliography.md").write_text("# Bibliography\n\n```{bibliography}\n```\n")
+    (book / "chapters" / "one.md").write_text(chapter(
+        "One", "from myst_nb import glue\nglue('rate', 0.25, display=False)")
+        + "\nThe rate is {glue:text}`rate:.2f` per day {cite:p}`quail2013`, and\n"
+        "$$\\frac{dV}{dt} = rV$$\n\n"
+        "```{exercise}\n:label: ex-one\n\nDouble the rate.\n```\n\n"
+        "```{solution} ex-one\n:class: dropdown\n\nIt is 0.5.\n```\n")
+    (book / "chapters" / "two.md").write_text(chapter(
+        "Two", "print(2 * 3)").replace("# Two", "(second)=\n# Two")
+        + "\nAs {cite:t}`thomlinson1955` put it; see {ref}`ex-one`.\n")
+    pages = {}
+    for jobs in ("1", "2"):
+        code, log = build(book, "--render-fresh", "--jobs", jobs)
+        assert code == 0, log[-3000:]
+        html = book / "_build" / "html"
+        pages[jobs] = {p.relative_to(html).as_posix(): p.read_bytes()
+                       for p in sorted(html.rglob("*.html"))}
+    assert pages["1"].keys() == pages["2"].keys()
+    assert {"chapters/one.html", "chapters/two.html", "bibliography.html"} <= pages["1"].keys()
+    different = [name for name in pages["1"] if pages["1"][name] != pages["2"][name]]
+    assert not different, different
+    one = pages["2"]["chapters/one.html"].decode()
+    assert "0.25" in one and "Quail" in one and "katex" in one

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+import numpy as np
 from PIL import Image
 
 from build_book import toc_files
@@ -122,6 +123,42 @@ def test_figure_png_records_its_smallest_text_height():
     with Image.open(io.BytesIO(png)) as image:
         image.load()  # the PNG is intact: it decodes with the chunk inserted
         assert float(image.text[TEXT_HEIGHT_KEY]) == pytest.approx(expected)
+
+
+def test_figure_png_is_matplotlibs_tight_png_drawn_once():
+    """figure_png cuts the tight box from one drawing instead of matplotlib's two: the same
+    picture to within a pixel (size, and where the ink is); a figure with text outside its
+    canvas (an x label below it, no layout) goes through matplotlib's own tight saving."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.core.pylabtools import print_figure
+
+    from tmebook.notebook import _tight_png, figure_png
+
+    def ink(png):  # the box of non-white pixels, and the image's size
+        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+        rows, cols = np.nonzero(pixels < 250)
+        return pixels.shape, (rows.min(), rows.max(), cols.min(), cols.max())
+
+    fig, axes = plt.subplots(1, 2, figsize=(6, 2.5), dpi=96)
+    for ax in axes:
+        ax.plot([0, 1], [0, 2])
+        ax.set_xlabel("time (days)")
+        ax.set_ylabel("cells")
+    fig.tight_layout()
+    with plt.rc_context({"savefig.dpi": 96}):
+        ours, theirs = figure_png(fig), print_figure(fig, "png", bbox_inches="tight", base64=False)
+    (size, box), (their_size, their_box) = ink(ours), ink(theirs)
+    assert np.all(np.abs(np.subtract(size, their_size)) <= 2), (size, their_size)
+    assert np.all(np.abs(np.subtract(box, their_box)) <= 2), (box, their_box)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(3, 1), dpi=96)
+    ax.set_xlabel("below the canvas")  # no layout: the label hangs outside the figure
+    assert _tight_png(fig) is None
+    assert ink(figure_png(fig))[0] == ink(print_figure(fig, "png", bbox_inches="tight", base64=False))[0]
+    plt.close(fig)
 
 
 def test_scrubber_frames_carry_their_smallest_text_height():

@@ -93,10 +93,39 @@ def figure_png(fig: Figure) -> bytes:
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
 
     with _text_heights() as heights:
-        png = print_figure(fig, "png", bbox_inches="tight", base64=False)
+        png = _tight_png(fig)
+        if png is None:  # something drawn outside the figure: matplotlib's own way
+            heights.clear()
+            png = print_figure(fig, "png", bbox_inches="tight", base64=False)
     if not heights:
         return png
     return _png_text_chunk(png, TEXT_HEIGHT_KEY, f"{min(heights):g}")
+
+
+def _tight_png(fig: Figure) -> bytes | None:
+    """The figure's PNG cut to its tight bounding box (padded by savefig.pad_inches, as
+    IPython's `bbox_inches="tight"`), drawn once. matplotlib's "tight" saving draws the
+    figure twice (once to measure it); here the measured box is cut from the one drawing,
+    on whole pixels, which moves nothing by more than a pixel. None when the box reaches
+    outside the figure (an artist placed outside it), which needs matplotlib's way."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        return None
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    box = box.padded(matplotlib.rcParams["savefig.pad_inches"])
+    width, height = fig.get_size_inches()
+    if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+        return None
+    pixels = np.asarray(fig.canvas.buffer_rgba())
+    scale_x, scale_y = pixels.shape[1] / width, pixels.shape[0] / height
+    left, right = int(np.floor(box.x0 * scale_x)), int(np.ceil(box.x1 * scale_x))
+    top, bottom = int(np.floor((height - box.y1) * scale_y)), int(np.ceil((height - box.y0) * scale_y))
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[top:bottom, left:right]).save(
+        buffer, format="PNG", dpi=(fig.dpi, fig.dpi))
+    return buffer.getvalue()
 
 
 def _record_text_height_in_pngs() -> None:

@@ -16,12 +16,13 @@ Why not a plain `jupyter-book build`?
 * A notebook executed elsewhere (the test suite runs every chapter from scratch with
   nbmake) can be put into the cache with `store_executed`; the build then only renders it.
 
-Usage: python tools/build_book.py [--fresh | --render-fresh] [--root DIR]
+Usage: python tools/build_book.py [--fresh | --render-fresh] [--root DIR] [--jobs N]
   --fresh         a cold build: drop the execution cache (every chapter runs from scratch)
                   and Sphinx's saved environment and output.
   --render-fresh  drop Sphinx's saved environment and output only: every page is rendered
                   again from the execution cache (which still follows the package hash).
   --root          the book's folder (default: the repository this script is in).
+  --jobs          processes for Sphinx's reading of the pages (default: one per core).
 """
 
 from __future__ import annotations
@@ -169,19 +170,30 @@ def pre_execute(notebooks: list[Path], root: Path = ROOT) -> tuple[dict[Path, st
     return failures, executed
 
 
-def render(root: Path) -> int:
-    """`jupyter-book build ROOT --builder html -n -W --keep-going`, in this process: the
-    command's own code (its click command), called here rather than in a new Python, which
-    would import again what pre-execution already imported (nbformat's schema checker alone
-    takes about 1.3 s). Returns the exit status the command would have."""
-    from jupyter_book.cli.main import build
+def render(root: Path, jobs: int) -> int:
+    """`jupyter-book build ROOT --builder html -n -W --keep-going`, in this process and with
+    Sphinx reading the pages on `jobs` processes (the command offers no such
+    option): the command's own configuration (its `get_config_only` path), its call of
+    Sphinx and its reporting. In this process, because a new Python would import again what
+    pre-execution already imported (nbformat's schema checker alone takes about 1.3 s).
+    Returns the exit status the command would have."""
+    import click
+    from jupyter_book.cli.main import build, builder_specific_actions
+    from jupyter_book.sphinx import build_sphinx
 
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # for a kernel Sphinx would start
+    path_config, source, overrides = build.callback(
+        path_source=str(root), path_output=None, config=None, toc=None, warningiserror=True,
+        nitpick=True, keep_going=True, freshenv=False, builder="html", custom_builder=None,
+        verbose=0, quiet=0, individualpages=False, get_config_only=True)
+    output = root / "_build" / "html"
     here = Path.cwd()
     os.chdir(root)  # as the command runs from the book's folder
     try:
-        build.main([str(root), "--builder", "html", "-n", "-W", "--keep-going"],
-                   prog_name="jupyter-book build", standalone_mode=False)
+        result = build_sphinx(source, output, use_external_toc=True, noconfig=True,
+                              path_config=path_config, confoverrides=overrides,
+                              builder="html", warningiserror=True, keep_going=True, jobs=jobs)
+        builder_specific_actions(result, "html", output, "book", None, click.echo)
     except SystemExit as stop:  # jupyter-book exits with Sphinx's status after warnings
         return stop.code if isinstance(stop.code, int) else 1
     except RuntimeError as error:  # an exception inside Sphinx, with its message box
@@ -200,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="render every page again from the execution cache")
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="the book's folder (default: the repository this script is in)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="processes for Sphinx's reading of the pages (default: one per core)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     build = root / "_build"
@@ -221,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"book build FAILED: {len(failures)} of {len(chapters)} chapters failed to execute "
               f"(reported above): {names}. Sphinx was not run.", file=sys.stderr)
         return 1
-    returncode = render(root)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    returncode = render(root, jobs=args.jobs)
     done = time.perf_counter()
     print(f"built the site in {done - executed:.1f} s")
     if returncode != 0:
