@@ -254,6 +254,24 @@ def test_outcome_map_lands_on_an_attractor_the_signs_of_the_invasion_rates_predi
         assert final[gi, bi] == pytest.approx(single, abs=1e-4)
 
 
+@pytest.mark.parametrize("changes", [{}, {"alpha": 2.0, "rho": 0.0}])
+def test_outcome_map_names_every_cell_as_its_own_integration_does(changes):
+    # the stacked two-coordinate LSODA solve against one three-coordinate solve per cell at
+    # a 10^4 times tighter tolerance (the path the map used to take, cell by cell), on a
+    # coarse grid over the chapter's costs: every name is the same, every end state within
+    # 1e-5
+    game = BASE.replace(**changes)
+    betas, gammas = ecosystem.MAP_BETAS[::5], ecosystem.MAP_GAMMAS[::5]
+    names, final = ecosystem.outcome_map(betas, gammas, game)
+    for gi, g in enumerate(gammas):
+        for bi, b in enumerate(betas):
+            _, states = ecosystem.simulate(game.replace(beta=b, gamma=g), [ecosystem.SEED],
+                                           3000.0, n_points=2, method="LSODA")
+            single = states[0, :, -1]
+            assert names[gi, bi] == ecosystem.outcome_of(single), (g, b)
+            assert final[gi, bi] == pytest.approx(single, abs=1e-5)
+
+
 def test_analytic_outcome_map_follows_the_stability_of_each_rest_point():
     betas, gammas = np.array([0.3, 1.2, 2.2, 2.9]), np.array([0.2, 0.7, 1.3])
     predicted = ecosystem.analytic_outcome_map(betas, gammas)
