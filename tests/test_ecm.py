@@ -286,3 +286,19 @@ BAD_CALLS = [
 def test_bad_input_raises_value_error_naming_the_parameter(name, call):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_reference_invasion_is_solved_once_per_setting_and_handed_out_read_only():
+    # The same settings (None or the recorded value) give the run solve_invasion gives,
+    # solved once: a second call hands out the same arrays, which cannot be written.
+    first = ecm.reference_invasion(enzyme_production=0.0)
+    again = ecm.reference_invasion(enzyme_production=0.0, haptotaxis=None)
+    assert again.cells is first.cells
+    with pytest.raises(ValueError):
+        first.cells[0, 0] = 1.0
+    direct = ecm.solve_invasion(ecm.initial_state_1d(ecm.REFERENCE_CELLS), ecm.REFERENCE_TIMES,
+                                enzyme_production=0.0, method=ecm.REFERENCE_METHOD,
+                                rtol=ecm.FAST_RTOL, atol=ecm.FAST_ATOL)
+    np.testing.assert_array_equal(first.cells, direct.cells)
+    np.testing.assert_array_equal(first.matrix, direct.matrix)
+    assert ecm.reference_invasion().cells is not first.cells

@@ -685,11 +685,24 @@ def reference_invasion(enzyme_production: float | None = None, haptotaxis: float
                    mmp_inhibition: float | None = None) -> Invasion:
     """The chapter's reference run: the 1-D invasion on the coarse REFERENCE_CELLS grid (RK45,
     rtol FAST_RTOL). Chapters 8, 10 and 11 read their numbers from it; the live widget
-    (live_invasion) is a faster, looser run of the same grid and never feeds a number."""
-    return solve_invasion(_reference_initial_state(), REFERENCE_TIMES,
-                          enzyme_production=enzyme_production, haptotaxis=haptotaxis,
-                          mmp_inhibition=mmp_inhibition, method=REFERENCE_METHOD,
-                          rtol=FAST_RTOL, atol=FAST_ATOL)
+    (live_invasion) is a faster, looser run of the same grid and never feeds a number.
+
+    A chapter asks for the same settings more than once (a figure and an exercise): each
+    setting is solved once per session and handed out again read-only."""
+    return _reference_run(float(enzyme_production), float(haptotaxis), float(mmp_inhibition))
+
+
+@lru_cache(maxsize=64)
+def _reference_run(enzyme_production: float, haptotaxis: float,
+                   mmp_inhibition: float) -> Invasion:
+    """reference_invasion at resolved settings, solved once (in memory, for this session)."""
+    run = solve_invasion(_reference_initial_state(), REFERENCE_TIMES,
+                         enzyme_production=enzyme_production, haptotaxis=haptotaxis,
+                         mmp_inhibition=mmp_inhibition, method=REFERENCE_METHOD,
+                         rtol=FAST_RTOL, atol=FAST_ATOL)
+    return replace(run, times=read_only(run.times), x=read_only(run.x),
+                   cells=read_only(run.cells), matrix=read_only(run.matrix),
+                   enzyme=read_only(run.enzyme))
 
 
 @checked(PARAMETERS)
