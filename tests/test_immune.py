@@ -74,6 +74,15 @@ def test_equilibria_are_zeros_of_the_vector_field_and_match_numpy_roots():
     np.testing.assert_allclose([e.y for e in states[1:]], roots, rtol=1e-10)
 
 
+@pytest.mark.parametrize("changes", [{}, {"suppression": 0.3}, {"mu": 0.0021},
+                                     {"suppression": 0.6, "channels": ("killing",)},
+                                     {"delta": 5.0, "alpha": 0.001, "mu": 100.0}])
+def test_equilibria_solve_equilibrium_cubic_bit_for_bit(changes):
+    # equilibria builds the cubic from plain floats (fast); it is the published one exactly
+    model = immune.Model(**changes)
+    assert immune._cubic_coefficients(model) == list(immune.equilibrium_cubic(model).coeffs)
+
+
 def test_jacobian_matches_finite_differences():
     x, y, h = 1.3, 42.0, 1e-6
     model = immune.Model(suppression=0.2)

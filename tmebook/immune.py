@@ -361,6 +361,24 @@ def equilibrium_cubic(model: Model) -> np.poly1d:
     return supply - tumour_line * net_loss
 
 
+def _cubic_coefficients(model: Model) -> list[float]:
+    """`equilibrium_cubic(model).coeffs` as plain floats, by the same operations in the same
+    order (so bit for bit the same), without building five np.poly1d on every call."""
+    values = model.as_dict()
+    sigma, eta, mu, delta = values["sigma"], values["eta"], values["mu"], values["delta"]
+    alpha, beta = values["alpha"], values["beta"]
+    r, k = model.recruitment, model.killing
+    net = [mu * 1.0, mu * eta + delta * 1.0 - r, delta * eta - 0.0]
+    slope = -alpha * beta
+    product = [slope * net[0], slope * net[1] + alpha * net[0],
+               slope * net[2] + alpha * net[1], alpha * net[2]]
+    coefficients = [0.0 - product[0], 0.0 - product[1], sigma * k - product[2],
+                    sigma * k * eta - product[3]]
+    while len(coefficients) > 1 and coefficients[0] == 0.0:  # as np.poly1d trims them
+        coefficients.pop(0)
+    return coefficients
+
+
 @dataclass(frozen=True)
 class Equilibrium:
     x: float
@@ -382,16 +400,17 @@ class Equilibrium:
         return "unstable focus" if spiral else "unstable node"
 
 
-def _positive_roots(cubic: np.poly1d, upper: float) -> list[float]:
-    """Real roots of a cubic in (0, upper): bracket between turning points,
-    then brentq."""
+def _positive_roots(coeffs: list[float], upper: float) -> list[float]:
+    """Real roots in (0, upper) of the cubic with coefficients `coeffs` (highest power
+    first): bracket between turning points, then brentq."""
+    degree = len(coeffs) - 1
+    slope = [c * (degree - i) for i, c in enumerate(coeffs[:-1])]  # as np.poly1d.deriv
     turning = sorted(
         t.real
-        for t in cubic.deriv().r
+        for t in (np.roots(slope) if len(slope) > 1 else [])
         if abs(t.imag) < 1e-12 and 0 < t.real < upper
     )
     edges = [0.0, *turning, upper]
-    coeffs = [float(c) for c in cubic.coeffs]
 
     def value(y):
         # Horner's scheme with plain floats: the same operations in the same order as
@@ -420,7 +439,7 @@ def equilibria(model: Model = Model()) -> list[Equilibrium]:
     (saddle), D (escape); the tumour-free state is their A.
     """
     states = [(model.sigma / model.delta, 0.0)]
-    for y in _positive_roots(equilibrium_cubic(model), 1.0 / model.beta):
+    for y in _positive_roots(_cubic_coefficients(model), 1.0 / model.beta):
         states.append((float(_y_nullcline(y, model)), float(y)))
     return [
         Equilibrium(x, y, np.linalg.eigvals(_jacobian(x, y, model)))
