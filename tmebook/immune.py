@@ -541,7 +541,8 @@ def end_states(x0: float, y0: ArrayLike, tau_end: float,
 
     All runs are integrated together, as one system of 2 n equations with a banded
     Jacobian (LSODA, the tolerances of `simulate`): one solver instead of n, about half
-    the time for the chapter's nine sizes. The solver controls the error of all runs
+    the time for the chapter's nine sizes over its follow-up (for two or three runs over
+    1500 units it is slower than separate runs: the shared steps follow the hardest run). The solver controls the error of all runs
     together, so the ends agree with n separate `simulate` calls to about 1e-6
     (relative; the tests check it), not to the last digit.
     """
