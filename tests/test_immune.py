@@ -74,6 +74,15 @@ def test_equilibria_are_zeros_of_the_vector_field_and_match_numpy_roots():
     np.testing.assert_allclose([e.y for e in states[1:]], roots, rtol=1e-10)
 
 
+@pytest.mark.parametrize("changes", [{}, {"suppression": 0.3}, {"mu": 0.0021},
+                                     {"suppression": 0.6, "channels": ("killing",)},
+                                     {"delta": 5.0, "alpha": 0.001, "mu": 100.0}])
+def test_equilibria_solve_equilibrium_cubic_bit_for_bit(changes):
+    # equilibria builds the cubic from plain floats (fast); it is the published one exactly
+    model = immune.Model(**changes)
+    assert immune._cubic_coefficients(model) == list(immune.equilibrium_cubic(model).coeffs)
+
+
 def test_jacobian_matches_finite_differences():
     x, y, h = 1.3, 42.0, 1e-6
     model = immune.Model(suppression=0.2)
@@ -172,6 +181,38 @@ def test_sneaking_through_small_tumours_escape_where_medium_ones_are_held():
     outcomes = [immune.final_state(1.0, y0, model).y == pytest.approx(D_y)
                 for y0 in (low / 10, np.sqrt(low * high), high * 3)]
     assert outcomes == [True, False, True]
+
+
+@pytest.mark.parametrize("changes, x0, tau_end", [
+    ({}, X_REST, 1000.0 / immune.days_per_unit_time()),  # the chapter's follow-up
+    ({"mu": 0.0055}, 0.5, 1000.0 / immune.days_per_unit_time()),
+    ({"suppression": 0.25}, 1.0, 1500.0),                # the chapter's long runs
+])
+def test_end_states_of_a_batch_agree_with_separate_runs(changes, x0, tau_end):
+    # the chapter's sneaking-through figure: nine initial tumours from 1000 cells to the
+    # carrying capacity, run together; each end agrees with its own `simulate` run (which
+    # controls its error alone) to 1e-6, and a batch of one is that run
+    model = immune.Model(**changes)
+    sizes = np.logspace(-3, np.log10(500), 9)
+    x_end, y_end = immune.end_states(x0, sizes, tau_end, model)
+    alone = [immune.simulate(x0, y0, tau_end, model, n_points=2) for y0 in sizes]
+    np.testing.assert_allclose(y_end, [run.y[-1] for run in alone], rtol=1e-6)
+    np.testing.assert_allclose(x_end, [run.x[-1] for run in alone], rtol=1e-6)
+    one = immune.end_states(x0, sizes[4], tau_end, model)
+    np.testing.assert_allclose([one[0][0], one[1][0]], [alone[4].x[-1], alone[4].y[-1]],
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("changes", [{}, {"mu": 0.0055}, {"suppression": 0.2}])
+def test_unstable_manifold_end_at_its_tolerances_is_the_one_at_the_tight_ones(changes,
+                                                                             monkeypatch):
+    # unstable_manifold_end runs at MANIFOLD_RTOL, MANIFOLD_ATOL; at the 100 times tighter
+    # RTOL, ATOL of every other run it ends at the same state, to 1e-6
+    model = immune.Model(**changes)
+    loose = immune.unstable_manifold_end(model)
+    monkeypatch.setattr(immune, "MANIFOLD_RTOL", immune.RTOL)
+    monkeypatch.setattr(immune, "MANIFOLD_ATOL", immune.ATOL)
+    assert loose == pytest.approx(immune.unstable_manifold_end(model), rel=1e-6)
 
 
 def test_heteroclinic_threshold_in_mu_separates_naive_hosts_outcomes():

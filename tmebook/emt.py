@@ -313,9 +313,10 @@ def microrna_terms(mirna: Any, mu0: float, sites: int) -> tuple:
     """
     ratio = mirna / mu0
     free = 1.0 / (1.0 + ratio)
+    all_free = free**sites  # the same for every i: computed once
     translation = mrna_decay = mirna_decay = 0.0
     for i in range(sites + 1):
-        occupancy = math.comb(sites, i) * ratio**i * free**sites
+        occupancy = math.comb(sites, i) * ratio**i * all_free
         translation = translation + TRANSLATION_FACTORS[i] * occupancy
         mrna_decay = mrna_decay + MRNA_DECAY_FACTORS[i] * occupancy
         mirna_decay = mirna_decay + i * MIRNA_DECAY_FACTORS[i] * occupancy
