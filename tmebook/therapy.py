@@ -901,7 +901,7 @@ def treatment_panel(dose: float | None = None, dose_interval: float | None = Non
 
 
 #: Most doses of one dose_sweep: the control and three agents per dose, in one solve.
-MAX_SWEEP_DOSES = (MAX_TUMOURS - 1) // len(("TNP-470", "angiostatin", "endostatin"))
+MAX_SWEEP_DOSES = (MAX_TUMOURS - 1) // len(WIDGET_AGENTS)
 
 
 @checked(PARAMETERS, doses=Array(DOSE, shape=(None,), at_most=MAX_SWEEP_DOSES,
