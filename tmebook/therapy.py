@@ -822,7 +822,8 @@ def _debulking_threshold(model, states, escaped) -> float:
     if len(states) != 4:
         return 0.0
     thresholds = immune.escape_thresholds(escaped.x, model)
-    # no crossing: the dormant basin does not reach the exhausted effector level at all
+    # no crossing: the dormant basin does not reach the exhausted
+    # effector level at all
     return float(thresholds[0]) if thresholds.size else 0.0
 
 
