@@ -133,6 +133,27 @@ def test_deterministic():
     assert np.array_equal(a.courses["endostatin"].volume, b.courses["endostatin"].volume)
 
 
+def test_dose_sweep_matches_one_panel_per_dose():
+    # the chapter's sweep: all doses in one stacked solve against one treatment_panel each
+    doses = np.linspace(0.0, 54.0, 10)
+    sweep = therapy.dose_sweep(doses)
+    assert len(sweep) == doses.size
+    for dose, stacked in zip(doses, sweep):
+        alone = therapy.treatment_panel(dose=dose)
+        assert stacked.control is sweep[0].control  # integrated once
+        assert np.allclose(stacked.control.volume, alone.control.volume, rtol=1e-4)
+        for agent in therapy.WIDGET_AGENTS:
+            assert np.allclose(stacked.courses[agent].volume, alone.courses[agent].volume, rtol=1e-3)
+            assert np.allclose(stacked.windows[agent].delivery, alone.windows[agent].delivery,
+                               atol=1e-3)
+            # the chapter shows the mean delivery to two decimals
+            assert abs(stacked.windows[agent].delivery.mean()
+                       - alone.windows[agent].delivery.mean()) < 1e-4
+        assert stacked.thresholds == alone.thresholds and stacked.dose_rate == alone.dose_rate
+    with pytest.raises(ValueError, match="doses"):
+        therapy.dose_sweep(np.zeros(therapy.MAX_SWEEP_DOSES + 1))
+
+
 def test_widget_tolerances_are_close_to_the_reference():
     panel = therapy.treatment_panel()
     reference = therapy.simulate_treatment([therapy.regimen("endostatin")], therapy.FOLLOW_UP_DAYS,
@@ -187,6 +208,14 @@ def test_full_blockade_lets_a_debulked_tumour_return_to_dormancy():
         end = immune.final_state(escaped.x, factor * outcome.debulking_threshold, model)
         assert therapy._fate(end) == fate
     assert therapy.blockade_outcome(0.5, 0.0).debulking_threshold == 0.0
+
+
+def test_debulking_thresholds_are_those_of_blockade_outcome():
+    blockades = np.array([0.0, 0.2, 0.6, 1.0])
+    thresholds = therapy.debulking_thresholds(0.5, blockades)
+    assert thresholds.tolist() == [therapy.blockade_outcome(0.5, b).debulking_threshold
+                                   for b in blockades]
+    assert thresholds[0] == 0.0 and thresholds[-1] > 0.0
 
 
 def test_mmp_inhibitor_slows_invasion_monotonically():
@@ -324,6 +353,19 @@ def test_hourly_doses_stand_for_continuous_administration():
     assert hourly == pytest.approx(infused, rel=0.005)
     # the same average dose rate given every other day leaves the tumour about 40 % larger
     assert therapy._tnp470_on_prediction_day(2.0) / hourly == pytest.approx(1840 / 1300, rel=0.02)
+
+
+def test_prediction_day_volumes_stack_the_single_runs():
+    # four runs in one solve (and computed once): each as its own run to 1e-6
+    table = therapy.prediction_day_volumes()
+    assert table.shape == (2, 2) and not table.flags.writeable
+    assert therapy.prediction_day_volumes() is table
+    for i, start in enumerate(therapy.PREDICTION_STARTS):
+        for j, interval in enumerate((2.0, therapy.CONTINUOUS_INTERVAL)):
+            reg = therapy.regimen("TNP-470", 15.0 * interval, interval, 0.0, t_end=13.0)
+            alone = therapy.simulate_treatment([reg], 13.0, initial_volume=start, n_points=2)
+            assert table[i, j] == pytest.approx(alone.volume[-1], rel=1e-6)
+    assert table[0, 0] == pytest.approx(therapy._tnp470_on_prediction_day(2.0), rel=1e-6)
 
 
 def test_the_tnp470_predictions_start_from_the_group_s_first_measurement():

@@ -87,14 +87,16 @@ __all__ = [
     "normalisation_effect", "NormalisationCourse", "normalisation_course", "delivery_window",
     # (c) checkpoint blockade
     "blockaded_model", "critical_suppression", "blockade_needed", "BlockadeOutcome",
-    "blockade_outcome",
+    "blockade_outcome", "debulking_thresholds",
     # (d) MMP inhibitor
     "mmp_inhibitor_effect",
     # the panel and the widget
     "WIDGET_AGENTS", "WIDGET_POINTS", "WIDGET_RTOL", "WIDGET_ATOL", "TreatmentPanel",
-    "treatment_panel", "live_treatment_panel", "WIDGET_MODEL", "WIDGET_CONTROLS",
+    "treatment_panel", "MAX_SWEEP_DOSES", "dose_sweep", "live_treatment_panel", "WIDGET_MODEL",
+    "WIDGET_CONTROLS",
     # the paper's predictions (collected by chapter 11's table)
     "PREDICTION_DAY", "PREDICTION_START_MM3", "CONTINUOUS_INTERVAL", "SET_POINT_DOSE_ANGIOSTATIN",
+    "PREDICTION_STARTS", "prediction_day_volumes",
     "CHAPTER", "MODEL_NAME", "REPRODUCTIONS",
 ]
 
@@ -804,21 +806,40 @@ def blockade_outcome(
     )
     escaped = immune.equilibria(immune.Model(suppression=suppression))[-1]
     after = immune.final_state(escaped.x, escaped.y, model)
-    if len(states) == 4:
-        thresholds = immune.escape_thresholds(escaped.x, model)
-        # no crossing: the dormant basin does not reach the exhausted
-        # effector level at all
-        threshold = float(thresholds[0]) if thresholds.size else 0.0
-    else:
-        threshold = 0.0
     return BlockadeOutcome(
         float(blockade),
         model.suppression,
         states,
         _fate(naive),
         _fate(after),
-        threshold,
+        _debulking_threshold(model, states, escaped),
     )
+
+
+def _debulking_threshold(model, states, escaped) -> float:
+    """BlockadeOutcome.debulking_threshold: the tumour size (10^6 cells) at which the
+    boundary of the dormant basin meets the escaped state's exhausted effector level."""
+    if len(states) != 4:
+        return 0.0
+    thresholds = immune.escape_thresholds(escaped.x, model)
+    # no crossing: the dormant basin does not reach the exhausted
+    # effector level at all
+    return float(thresholds[0]) if thresholds.size else 0.0
+
+
+@checked(PARAMETERS, suppression=SUPPRESSION,
+         blockades=Array(FRACTION, shape=(None,), at_most=200,
+                         why="one basin boundary of chapter 4's model per level"))
+def debulking_thresholds(suppression: float | None, blockades: np.ndarray) -> np.ndarray:
+    """blockade_outcome(suppression, B).debulking_threshold for each B of `blockades` (10^6
+    cells; 0 where no reduction suffices), without the fates of blockade_outcome: the escaped
+    state is found once, and no course is run."""
+    escaped = immune.equilibria(immune.Model(suppression=suppression))[-1]
+    out = []
+    for blockade in blockades:
+        model = blockaded_model(suppression, float(blockade))
+        out.append(_debulking_threshold(model, immune.equilibria(model), escaped))
+    return np.array(out)
 
 
 def _fate(state) -> str:
@@ -875,16 +896,37 @@ def treatment_panel(dose: float | None = None, dose_interval: float | None = Non
                     start_day: float | None = None,
                     permeability_reduction: float | None = None) -> TreatmentPanel:
     """Each published agent at one dose and schedule, the untreated control, and the
-    normalisation course of each, over FOLLOW_UP_DAYS: the chapter's dose sweep and its
-    numbers. The live panel shows the same model through live_treatment_panel."""
-    regs = [regimen(agent, dose, dose_interval, start_day) for agent in WIDGET_AGENTS]
-    v0 = np.full(1 + len(regs), growth.PARAMETERS["initial_volume"].value)
-    # control and the three agents in one stacked solve (they share the dose times)
-    run = simulate_treatment([[], *[[r] for r in regs]], FOLLOW_UP_DAYS, initial_volume=v0,
-                             n_points=WIDGET_POINTS, rtol=WIDGET_RTOL, atol=WIDGET_ATOL, method="LSODA")
+    normalisation course of each, over FOLLOW_UP_DAYS: the chapter's numbers. The live panel
+    shows the same model through live_treatment_panel; dose_sweep runs many doses at once."""
+    return dose_sweep([dose], dose_interval, start_day, permeability_reduction)[0]
+
+
+#: Most doses of one dose_sweep: the control and three agents per dose, in one solve.
+MAX_SWEEP_DOSES = (MAX_TUMOURS - 1) // len(WIDGET_AGENTS)
+
+
+@checked(PARAMETERS, doses=Array(DOSE, shape=(None,), at_most=MAX_SWEEP_DOSES,
+                                 why="the control and three tumours per dose, integrated together"))
+def dose_sweep(doses: abc.Sequence[float] | np.ndarray, dose_interval: float | None = None,
+               start_day: float | None = None,
+               permeability_reduction: float | None = None) -> list[TreatmentPanel]:
+    """treatment_panel at each of `doses` (mg/kg), one panel per dose: the untreated control
+    and the three agents at every dose (all given at the same times) in one stacked solve,
+    so the control is integrated once and the solver restarts once per dose time."""
+    regs = [[regimen(agent, dose, dose_interval, start_day) for agent in WIDGET_AGENTS]
+            for dose in doses]
+    per_dose = len(WIDGET_AGENTS)
+    v0 = np.full(1 + per_dose * len(regs), growth.PARAMETERS["initial_volume"].value)
+    run = simulate_treatment([[], *[[r] for group in regs for r in group]], FOLLOW_UP_DAYS,
+                             initial_volume=v0, n_points=WIDGET_POINTS, rtol=WIDGET_RTOL,
+                             atol=WIDGET_ATOL, method="LSODA")
     control = TreatedCourse(run.t, run.volume[0], run.capacity[0], np.zeros((0, run.t.size)))
-    return _panel(control, regs, run.t, run.volume[1:], run.capacity[1:], dose / dose_interval,
-                  permeability_reduction)
+    panels = []
+    for i, (dose, group) in enumerate(zip(doses, regs)):
+        rows = slice(1 + per_dose * i, 1 + per_dose * (i + 1))
+        panels.append(_panel(control, group, run.t, run.volume[rows], run.capacity[rows],
+                             float(dose) / dose_interval, permeability_reduction))
+    return panels
 
 
 def _default_rates() -> tuple:
@@ -1029,12 +1071,35 @@ SET_POINT_DOSE_ANGIOSTATIN = 14.0
 
 def _tnp470_on_prediction_day(dose_interval: float) -> float:
     """V (mm^3) on PREDICTION_DAY under TNP-470 at the TNP-470 group's dose rate (30 mg/kg
-    every other day), given every `dose_interval` days from day 0."""
+    every other day), given every `dose_interval` days from day 0 (one run on its own)."""
     plan = HAHNFELDT_SCHEDULES["TNP-470"]
     rate = plan["doses"]["TNP-470"] / plan["interval"]
     reg = regimen("TNP-470", rate * dose_interval, dose_interval, 0.0, t_end=PREDICTION_DAY)
     course = simulate_treatment([reg], PREDICTION_DAY, initial_volume=PREDICTION_START_MM3, n_points=2)
     return float(course.volume[-1])
+
+
+#: Starting volumes (mm^3) of prediction_day_volumes: the paper's predictions (PREDICTION_START_MM3)
+#: and the book's refit of the TNP-470 group (its initial_volume).
+PREDICTION_STARTS = (PREDICTION_START_MM3, HAHNFELDT_SCHEDULES["TNP-470"]["initial_volume"])
+
+
+@checked(PARAMETERS)
+@lru_cache(maxsize=1)
+def prediction_day_volumes() -> np.ndarray:
+    """V (mm^3) on PREDICTION_DAY under TNP-470 at the TNP-470 group's dose rate from day 0:
+    one row per start of PREDICTION_STARTS, columns the group's schedule (every other day) and
+    the same dose rate hourly (CONTINUOUS_INTERVAL, "continuously"). The four runs are one
+    stacked solve (the hourly doses restart it, which costs most of the time), computed once
+    per process; the array is read-only."""
+    plan = HAHNFELDT_SCHEDULES["TNP-470"]
+    rate = plan["doses"]["TNP-470"] / plan["interval"]
+    intervals = (plan["interval"], CONTINUOUS_INTERVAL)
+    regs = [[regimen("TNP-470", rate * tau, tau, 0.0, t_end=PREDICTION_DAY)]
+            for _ in PREDICTION_STARTS for tau in intervals]
+    starts = np.repeat(PREDICTION_STARTS, len(intervals))
+    course = simulate_treatment(regs, PREDICTION_DAY, initial_volume=starts, n_points=2)
+    return read_only(course.volume[:, -1].reshape(len(PREDICTION_STARTS), len(intervals)))
 
 
 #: Root finding of the periodic state stops when (ln V, ln K) change by less than this.
@@ -1091,14 +1156,14 @@ REPRODUCTIONS = (
     Reproduction(
         f"{_SCHEDULE} from {PREDICTION_START_MM3:g} mm³: V on day {PREDICTION_DAY:g} (mm³)",
         _PUBLISHED["TNP-470 every other day, day 13"],
-        lambda: _tnp470_on_prediction_day(_TNP_INTERVAL), "hahnfeldt1999",
+        lambda: float(prediction_day_volumes()[0, 0]), "hahnfeldt1999",
         "text (page not noted)", 0.02 * _PUBLISHED["TNP-470 every other day, day 13"],
         f"±2 %: {_ROUNDED}, and the start is a digitised first measurement", "primary text",
         published_text=f"about {_PUBLISHED['TNP-470 every other day, day 13']:,.0f}"),
     Reproduction(
         f"the same {_TNP_DOSE / _TNP_INTERVAL:g} mg/kg/day given continuously (hourly): V on day "
         f"{PREDICTION_DAY:g} (mm³)", _PUBLISHED["TNP-470 continuously, day 13"],
-        lambda: _tnp470_on_prediction_day(CONTINUOUS_INTERVAL), "hahnfeldt1999",
+        lambda: float(prediction_day_volumes()[0, 1]), "hahnfeldt1999",
         "text (page not noted)", 0.02 * _PUBLISHED["TNP-470 continuously, day 13"],
         f"±2 %: {_ROUNDED}, and the start is a digitised first measurement", "primary text",
         published_text=f"about {_PUBLISHED['TNP-470 continuously, day 13']:,.0f}"),
