@@ -401,10 +401,11 @@ class Equilibrium:
 
 
 def _positive_roots(coeffs: list[float], upper: float) -> list[float]:
-    """Real roots in (0, upper) of the cubic with coefficients `coeffs` (highest power
-    first): bracket between turning points, then brentq."""
+    """Real roots in (0, upper) of the cubic with coefficients `coeffs`
+    (highest power first): bracket between turning points, then brentq."""
     degree = len(coeffs) - 1
-    slope = [c * (degree - i) for i, c in enumerate(coeffs[:-1])]  # as np.poly1d.deriv
+    # the derivative's coefficients, as np.poly1d.deriv
+    slope = [c * (degree - i) for i, c in enumerate(coeffs[:-1])]
     turning = sorted(
         t.real
         for t in (np.roots(slope) if len(slope) > 1 else [])
@@ -413,8 +414,9 @@ def _positive_roots(coeffs: list[float], upper: float) -> list[float]:
     edges = [0.0, *turning, upper]
 
     def value(y):
-        # Horner's scheme with plain floats: the same operations in the same order as
-        # np.polyval (so the same roots), without its array overhead on every brentq step
+        # Horner's scheme with plain floats: the same operations in the
+        # same order as np.polyval (so the same roots), without its array
+        # overhead on every brentq step
         total = 0.0
         for c in coeffs:
             total = total * y + c
