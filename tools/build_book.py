@@ -3,8 +3,9 @@
 Why not a plain `jupyter-book build`?
 * Jupyter Book executes notebooks one after the other; each costs a kernel start and the
   numpy/scipy/matplotlib imports. Executing them first with jupyter-cache's parallel
-  executor (both cores) and then building in `cache` mode fills the same cache that the
-  build reads, so the build itself only renders.
+  executor (one worker per core and one more, tools/book_executor.py) and then building
+  in `cache` mode fills the same cache that the build reads, so the build itself only
+  renders: in this process (`render`), with the pages read on one process per core.
 * A chapter whose cell fails is reported once, here: its file, the cell (number, line in
   the file, first line of its source) and the kernel's traceback. Every failing chapter is
   reported, each executed once, and Sphinx is then not run at all (in `cache` mode it would
