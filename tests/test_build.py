@@ -26,20 +26,29 @@ def chapter(title: str, *cells: str) -> str:
     return text
 
 
+def book_folder(folder: Path, pages: list[str], also: tuple[str, ...] = ()) -> Path:
+    """`folder`/book with the project's configuration, references, extensions, templates,
+    figures and the files or folders `also`, KaTeX's npm assets, and a table of contents:
+    the root page `intro`, then `pages`."""
+    book = folder / "book"
+    (book / "chapters").mkdir(parents=True)
+    for name in ("_config.yml", "references.bib", "_ext", "_templates", "figures", *also):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, book / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, book / name)
+    (book / "node_modules").symlink_to(ROOT / "node_modules")  # KaTeX's assets (npm ci)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n"
+                                   + "".join(f"  - file: {page}\n" for page in pages))
+    return book
+
+
 def small_book(folder: Path, runs: Path) -> Path:
     """The project's configuration with three chapters of its own: `good`, and `bad1` and
     `bad2`, whose last cells fail. Each chapter's last cell appends the chapter's name to
     `runs`, so the file counts the executions."""
-    book = folder / "book"
-    (book / "chapters").mkdir(parents=True)
-    for name in ("_config.yml", "references.bib"):
-        shutil.copy2(ROOT / name, book / name)
-    for name in ("_ext", "_templates", "figures"):
-        shutil.copytree(ROOT / name, book / name)
-    (book / "node_modules").symlink_to(ROOT / "node_modules")  # KaTeX's assets (npm ci)
-    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n"
-                                   "  - file: chapters/good\n  - file: chapters/bad1\n"
-                                   "  - file: chapters/bad2\n")
+    book = book_folder(folder, ["chapters/good", "chapters/bad1", "chapters/bad2"])
     (book / "intro.md").write_text("# A small book\n\nThree chapters, two of them broken.\n")
     (book / "chapters" / "good.md").write_text(chapter(
         "Good", f"with open({str(runs)!r}, 'a') as runs:\n    runs.write('good\\n')\nx = 1 + 1"))
@@ -134,14 +143,7 @@ def test_a_stored_nbmake_run_is_rendered_until_the_package_changes(tmp_path, mon
     cache; the build then renders it without executing it. Edit `tmebook` in the copy and
     the next build executes the chapter again, and the page shows the edited package."""
     runs = tmp_path / "runs.log"
-    book = tmp_path / "book"
-    (book / "chapters").mkdir(parents=True)
-    for name in ("_config.yml", "references.bib", "requirements.txt"):
-        shutil.copy2(ROOT / name, book / name)
-    for name in ("_ext", "_templates", "figures", "tmebook"):
-        shutil.copytree(ROOT / name, book / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (book / "node_modules").symlink_to(ROOT / "node_modules")  # KaTeX's assets (npm ci)
-    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/uses\n")
+    book = book_folder(tmp_path, ["chapters/uses"], also=("requirements.txt", "tmebook"))
     (book / "intro.md").write_text("# A small book\n\nOne chapter, which uses the package.\n")
     chapter = book / "chapters" / "uses.md"
     chapter.write_text(globals()["chapter"](
@@ -170,21 +172,12 @@ def test_a_stored_nbmake_run_is_rendered_until_the_package_changes(tmp_path, mon
 
 @pytest.mark.slow
 def test_pages_built_on_two_processes_are_those_built_on_one(tmp_path):
-    """Sphinx reads and writes the pages on one process per core (tools/build_book.py, with
+    """Sphinx reads the pages on one process per core (tools/build_book.py, with
     sphinx-multitoc-numbering declared safe for it in _ext/book_html.py): the same pages as
     on one process, for a small book with what crosses pages: citations and the
     bibliography, glued numbers, cross-references, mathematics, an exercise with its
     solution and the shared table of contents."""
-    book = tmp_path / "book"
-    (book / "chapters").mkdir(parents=True)
-    for name in ("_config.yml", "references.bib"):
-        shutil.copy2(ROOT / name, book / name)
-    for name in ("_ext", "_templates", "figures"):
-        shutil.copytree(ROOT / name, book / name)
-    (book / "node_modules").symlink_to(ROOT / "node_modules")  # KaTeX's assets (npm ci)
-    (book / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: chapters/one\n"
-        "  - file: chapters/two\n  - file: bibliography\n")
+    book = book_folder(tmp_path, ["chapters/one", "chapters/two", "bibliography"])
     (book / "intro.md").write_text("# A small book\n\nSee {ref}`second`.\n")
     (book / "bibliography.md").write_text("# Bibliography\n\n```{bibliography}\n```\n")
     (book / "chapters" / "one.md").write_text(chapter(
