@@ -160,7 +160,7 @@ def pre_execute(notebooks: list[Path], root: Path = ROOT) -> tuple[dict[Path, st
     uris = [str(nb.absolute()) for nb in notebooks]  # as add_nb_to_project records them
     # only these: the project may still list a chapter since removed from the toc
     result = executor.run_and_cache(filter_uris=uris, timeout=execution_timeout(root),
-                                    allow_errors=False)
+                                    allow_errors=False, meanwhile=import_renderer)
     failures = {}
     executed = len(set(uris) & set(result.succeeded + result.excepted + result.errored))
     for uri in uris:  # in the toc's order
@@ -169,6 +169,18 @@ def pre_execute(notebooks: list[Path], root: Path = ROOT) -> tuple[dict[Path, st
         elif uri in result.errored:
             failures[Path(uri)] = f"{uri}: could not be read or cached: see the error above"
     return failures, executed
+
+
+def import_renderer() -> None:
+    """Import what rendering will need (Jupyter Book, Sphinx, the extensions, and the model
+    package that the live figures' specifications read: about a second) while the chapters
+    execute, when a core is often free (a kernel waiting to start, the last chapter)."""
+    import importlib
+
+    for name in ("jupyter_book.cli.main", "jupyter_book.sphinx", "myst_nb.sphinx_ext",
+                 "sphinx_book_theme", "sphinxcontrib.bibtex", "sphinxcontrib.katex",
+                 "scipy.integrate"):
+        importlib.import_module(name)
 
 
 def render(root: Path, jobs: int) -> int:
