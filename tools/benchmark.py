@@ -294,7 +294,7 @@ def main() -> None:
 
     floor = sum(row["kernel start"] + row["imports"] for row in profile.values())
     print(f"stock builds: {', '.join(f'{t:.1f}' for t in stocks)} s; cold build: {executing:.1f} s "
-          f"executing the chapters (two at a time), {rendering:.1f} s rendering (Sphinx)")
+          f"executing the chapters (in parallel on the cores), {rendering:.1f} s rendering (Sphinx)")
     print()
     print("| measure | this book | goal |")
     print("| --- | --- | --- |")
@@ -302,7 +302,7 @@ def main() -> None:
     print(f"| this book, cold build (chapters executed from scratch) | {cold:.1f} s "
           f"({cold / stock:.1f}x stock) | ≤ 5x stock |")
     print(f"| of which Sphinx rendering | {rendering:.1f} s ({rendering / stock:.1f}x stock) | |")
-    print(f"| floor: rendering + the kernels' CPU for start and imports, two chapters at a time | "
+    print(f"| floor: rendering + the kernels' CPU for start and imports, spread over two cores | "
           f"{rendering + floor / 2:.1f} s ({(rendering + floor / 2) / stock:.1f}x stock) | |")
     print(f"| rebuild after editing one chapter ({chapter.name}) | {rebuild:.1f} s "
           f"({rebuild / stock:.1f}x stock) | ≤ 1.5x stock |")
