@@ -26,7 +26,6 @@ Without JavaScript the live figure shows a note pointing to the chapter's static
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import json
@@ -378,10 +377,56 @@ def _builder_inited(app):
     app.config.html_static_path.append(str(target))
 
 
-@functools.cache  # once per build: some take seconds (EMT's diagram)
-def _spec_script(name: str) -> str:
+def _script_of(name: str) -> str:
     text = json.dumps(spec(name), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     return f'<script type="application/json" class="tme-widget-spec">{text}</script>'
+
+
+def _all_scripts() -> dict[str, str]:
+    return {name: _script_of(name) for name in SPECS}
+
+
+#: Each specification's script, made once per build process (all take about 1.5 s of CPU,
+#: the immune model's manifold most of it).
+_SCRIPTS: dict[str, str] = {}
+#: While the pages are written, the scripts are being made on a spare core (`_start_scripts`).
+_PENDING: dict[str, object] = {}
+
+
+def _start_scripts(app, env):
+    """When reading ends and pages with a live figure were read (so they will be written),
+    make the specifications in a forked process: the pages are written on one process
+    (_ext/book_html.py says why), so a core is free for them, and writing does not stop for
+    them at the first such page."""
+    if app.builder.format != "html" or _PENDING or _SCRIPTS \
+            or not getattr(app, "tme_widgets_pages_read", False):
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    _PENDING.update(pool=pool, scripts=pool.submit(_all_scripts))
+
+
+def _collect_scripts(*_args):
+    """The forked process's scripts, if it was started; on any failure nothing, so that
+    `_spec_script` makes the script here and the error shows with its own traceback."""
+    if not _PENDING:
+        return
+    pool, scripts = _PENDING.pop("pool"), _PENDING.pop("scripts")
+    try:
+        _SCRIPTS.update(scripts.result())
+    except Exception:  # noqa: BLE001, S110 - made again in this process, where it raises
+        pass
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _spec_script(name: str) -> str:
+    _collect_scripts()
+    if name not in _SCRIPTS:
+        _SCRIPTS[name] = _script_of(name)
+    return _SCRIPTS[name]
 
 
 def _page_context(app, pagename, templatename, context, doctree):
@@ -412,12 +457,18 @@ def _outdated(app, env, added, changed, removed):
     sources change: their specification is embedded when a page is written, and Sphinx
     rewrites only pages it reads again (and copies the new bundle into the site, with a
     new ?v= checksum in the pages, only when it writes a page)."""
+    def has_live_figure(doc):
+        return "{live-figure}" in Path(env.doc2path(doc)).read_text(encoding="utf-8")
+
     current = _sources_hash()
-    if getattr(env, "tme_widgets_sources", None) == current:
-        return []
-    env.tme_widgets_sources = current
-    return [doc for doc in env.found_docs if doc not in added | changed | removed
-            and "{live-figure}" in Path(env.doc2path(doc)).read_text(encoding="utf-8")]
+    outdated = []
+    if getattr(env, "tme_widgets_sources", None) != current:
+        env.tme_widgets_sources = current
+        outdated = [doc for doc in env.found_docs
+                    if doc not in added | changed | removed and has_live_figure(doc)]
+    # read now, so written later: `_start_scripts` makes their specifications meanwhile
+    app.tme_widgets_pages_read = bool(outdated) or any(map(has_live_figure, added | changed))
+    return outdated
 
 
 def setup(app):
@@ -425,4 +476,6 @@ def setup(app):
     app.connect("builder-inited", _builder_inited)
     app.connect("html-page-context", _page_context)
     app.connect("env-get-outdated", _outdated)
+    app.connect("env-updated", _start_scripts)
+    app.connect("build-finished", _collect_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

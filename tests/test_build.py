@@ -202,3 +202,30 @@ def test_pages_built_on_two_processes_are_those_built_on_one(tmp_path):
     assert not different, different
     one = pages["2"]["chapters/one.html"].decode()
     assert "0.25" in one and "Quail" in one and "katex" in one
+
+
+def test_no_schema_the_build_validates_asks_for_the_iri_format():
+    """tools/build_book.py keeps jsonschema from loading rfc3987-syntax (its check of the
+    "iri" string format, about 1 s to import): right only while no schema that the build's
+    packages validate against uses that format."""
+    import importlib
+    import json
+
+    def formats(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("format"), str):
+                yield node["format"]
+            for value in node.values():
+                yield from formats(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from formats(value)
+
+    schemas = []
+    for package in ("nbformat", "jupyter_book", "jupyter_cache", "myst_nb", "sphinx_external_toc"):
+        folder = Path(importlib.import_module(package).__file__).parent
+        schemas += [path for path in folder.rglob("*.json") if "schema" in path.name]
+    assert any(path.parent.name == "v4" for path in schemas), "nbformat's schemas not found"
+    for path in schemas:
+        used = set(formats(json.loads(path.read_text(encoding="utf-8"))))
+        assert not {f for f in used if f.startswith("iri")}, path

@@ -14,7 +14,7 @@ import numpy as np
 from tmebook.parameters import (
     ATOL, BOOLEAN, FRACTION, REAL, RTOL, SEED, Array, Function, Instance, Optional, Parameter,
     ParameterSet, Relation, Sequence, Values, checked, count, interval, nonnegative, one_of,
-    parameter_table, positive, read_only, subset_of,
+    parameter_appendix, parameter_table, positive, read_only, subset_of,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,23 @@ def test_parameter_table_renders_every_row_with_its_citation():
     assert f"{{cite:t}}`{sourced.source}`" in parameter_table([sourced])
     assumed = next(p for p in rows if p.source is None)
     assert "assumption" in parameter_table([assumed])
+
+
+def test_the_appendix_lists_every_record_once_under_its_own_model():
+    """The back matter's appendix (parameters.md): every module with records is named, and
+    every distinct record has exactly one row (a module that only composes others names
+    them instead of repeating their rows)."""
+    text = parameter_appendix()
+    with_records = [m for m in MODULES if isinstance(getattr(m, "PARAMETERS", None), ParameterSet)]
+    for module in with_records:
+        assert f"**`{module.__name__}`**" in text
+    records = {id(p): p for _, p in ALL_PARAMETERS}.values()
+    rows = [line for line in text.splitlines() if line.startswith("| $")]
+    assert len(rows) == len(records)
+    for p in records:
+        assert sum(row.startswith(f"| ${p.symbol}$ | {p.description} |") for row in rows) >= 1
+    composed = "The parameters of the models it composes"
+    assert composed in text  # angiogenesis: growth, pressure and sprouting
 
 
 @pytest.mark.parametrize("kwargs, message", [

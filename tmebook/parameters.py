@@ -800,3 +800,33 @@ def parameter_table(parameters: Iterable[Parameter]) -> str:
         value = f"{p.value:g}" if isinstance(p.value, numbers.Real) else f"{p.value}"
         rows.append(f"| ${p.symbol}$ | {p.description} | {value} | {p.units} | {p.citation} |")
     return "\n".join(rows)
+
+
+def parameter_appendix() -> str:
+    """The back matter's appendix of every model parameter, as MyST markdown: for each module
+    of the package that declares `PARAMETERS` (alphabetically), its name and one-line summary,
+    then its table. A module that composes others (its set holds exactly their records, the
+    same objects) names them instead of repeating their rows, so each record is listed once,
+    under its own model. The `parameter-appendix` directive (_ext/parameter_appendix.py)
+    renders it when the page is read."""
+    import importlib
+    import pkgutil
+
+    import tmebook
+
+    modules = [importlib.import_module(f"tmebook.{info.name}")
+               for info in sorted(pkgutil.iter_modules(tmebook.__path__), key=lambda m: m.name)]
+    modules = [m for m in modules if isinstance(getattr(m, "PARAMETERS", None), ParameterSet)]
+    parts = []
+    for module in modules:
+        mine = {id(p) for p in module.PARAMETERS.values()}
+        composed = [m for m in modules if m is not module and len(m.PARAMETERS)
+                    and all(id(p) in mine for p in m.PARAMETERS.values())]
+        covered = {id(p) for m in composed for p in m.PARAMETERS.values()}
+        parts.append(f"**`{module.__name__}`**: {module.__doc__.strip().splitlines()[0]}")
+        if composed and covered == mine:
+            names = ", ".join(f"`{m.__name__}`" for m in composed)
+            parts.append(f"The parameters of the models it composes: {names}.")
+        else:
+            parts.append(parameter_table(module.PARAMETERS.values()))
+    return "\n\n".join(parts)

@@ -40,6 +40,13 @@ from pathlib import Path
 
 import yaml
 
+# jsonschema (which nbformat imports, and jupyter-cache and myst-nb import nbformat) loads
+# rfc3987-syntax when it is installed (jupyter-events asks for it) to check strings of the
+# "iri" format; importing it compiles a grammar, about 1 s before the first chapter could
+# start. No schema this build validates uses that format (nbformat's, Jupyter Book's), so
+# this process and its workers go without it: the import fails and jsonschema skips it.
+sys.modules.setdefault("rfc3987_syntax", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 # myst-nb reads text notebooks with this jupyter-cache reader plugin; using the same one
 # here makes the pre-executed entries match what the build looks up.
@@ -174,14 +181,18 @@ def pre_execute(notebooks: list[Path], root: Path = ROOT) -> tuple[dict[Path, st
 
 def import_renderer() -> None:
     """Import what rendering will need (Jupyter Book, Sphinx, the extensions, and the model
-    package that the live figures' specifications read: about a second) while the chapters
-    execute, when a core is often free (a kernel waiting to start, the last chapter)."""
+    package, which the parameter appendix and the live figures' specifications read: about
+    1.5 s) while the chapters execute, when a core is often free (a kernel waiting to start,
+    the last chapter). Sphinx's readers and the specifications' process are forked from
+    this process, so they find it all imported."""
     import importlib
+    import pkgutil
 
     for name in ("jupyter_book.cli.main", "jupyter_book.sphinx", "myst_nb.sphinx_ext",
-                 "sphinx_book_theme", "sphinxcontrib.bibtex", "sphinxcontrib.katex",
-                 "scipy.integrate"):
+                 "sphinx_book_theme", "sphinxcontrib.bibtex", "sphinxcontrib.katex", "tmebook"):
         importlib.import_module(name)
+    for module in pkgutil.iter_modules(sys.modules["tmebook"].__path__, "tmebook."):
+        importlib.import_module(module.name)
 
 
 def render(root: Path, jobs: int) -> int:
