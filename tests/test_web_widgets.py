@@ -154,6 +154,31 @@ def _bundle_tags(page_html: str) -> list[str]:
 
 
 @pytest.mark.slow
+def test_a_specification_lost_on_the_spare_core_is_made_again_here():
+    """The build makes the specifications on a forked process while it writes pages
+    (`_start_scripts`); if that process fails, each is made in the build's own process,
+    where an error would show with its own traceback, and the pool is let go."""
+    from concurrent.futures import Future
+
+    class Pool:
+        shut = False
+
+        def shutdown(self, **_):
+            self.shut = True
+
+    lost, pool = Future(), Pool()
+    lost.set_exception(RuntimeError("the process died"))
+    made_before = dict(tme_widgets._SCRIPTS)
+    tme_widgets._SCRIPTS.clear()
+    tme_widgets._PENDING.update(pool=pool, scripts=lost)
+    try:
+        assert tme_widgets._spec_script("growth") == tme_widgets._script_of("growth")
+        assert pool.shut and not tme_widgets._PENDING
+    finally:
+        tme_widgets._SCRIPTS.clear()
+        tme_widgets._SCRIPTS.update(made_before)
+
+
 def test_bundle_only_on_pages_with_a_live_figure(site):
     pages = live_figure_pages()
     for path in sorted(site.rglob("*.html")):
