@@ -3,6 +3,7 @@ chapter is reported once, clearly, and executed once; a good book builds from th
 that pre-execution filled, without Sphinx executing anything again; a chapter executed by
 the test suite's nbmake run is rendered from that run, until the `tmebook` package changes."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -229,3 +230,78 @@ def test_no_schema_the_build_validates_asks_for_the_iri_format():
     for path in schemas:
         used = set(formats(json.loads(path.read_text(encoding="utf-8"))))
         assert not {f for f in used if f.startswith("iri")}, path
+
+
+# Run in a new Python (a pytest-xdist worker has threads, which a fork must not copy):
+# executes NOTEBOOK on a new kernel and on one forked from the template, prints both
+# notebooks' outputs as JSON, then checks that the template's kernels end as new ones do
+# when a cell kills the kernel or runs past the timeout.
+TEMPLATE_CHECK = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from kernel_template import KernelTemplate, TemplateKernelManager
+
+def run(cells, manager=None, timeout=60):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    extra = {"kernel_manager_class": manager} if manager else {}
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": sys.argv[2]}}, **extra).execute()
+    return [cell.outputs for cell in nb.cells]
+
+cells = json.loads(sys.argv[3])
+new = run(cells)
+with KernelTemplate() as template:
+    assert template.pid is not None, "no template"
+    forked = run(cells, TemplateKernelManager)
+    ends = {}
+    for name, cell, error in (("dies", "import os; os._exit(3)", DeadKernelError),
+                              ("times out", "import time; time.sleep(120)", CellTimeoutError)):
+        start = time.monotonic()
+        try:
+            run([cell], TemplateKernelManager, timeout=3)
+            ends[name] = "ran on"
+        except error:
+            ends[name] = round(time.monotonic() - start, 1)
+print(json.dumps({"new": new, "forked": forked, "ends": ends}))
+"""
+
+
+@pytest.mark.slow
+def test_a_kernel_forked_from_the_template_starts_as_a_new_one_would(tmp_path):
+    """tools/kernel_template.py: the same working directory, module path, arguments,
+    matplotlib backend, parent watch and outputs (a figure's PNG byte for byte) as a new
+    kernel; the book's package not imported beforehand; and a kernel that dies or runs
+    past the timeout ends the run with nbclient's error, within seconds."""
+    cells = [
+        "import json, os, sys, matplotlib\n"
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "print(json.dumps({'cwd': os.getcwd(), 'path': sys.path, 'argv0': sys.argv[0],\n"
+        "    'backend': matplotlib.get_backend(), 'tmebook': 'tmebook' in sys.modules,\n"
+        "    'poller': type(IPKernelApp.instance().poller).__name__,\n"
+        "    'stdin': os.isatty(0)}))",
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1, 2], [0, 1, 4], label='a')\n"
+        "plt.title('a figure')\n_ = plt.legend()",
+        "import tmebook.growth\nprint(tmebook.growth.__name__)",
+    ]
+    folder = tmp_path / "chapters"
+    folder.mkdir()
+    run = subprocess.run([sys.executable, "-c", TEMPLATE_CHECK, str(ROOT / "tools"), str(folder),
+                          json.dumps(cells)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+
+    def comparable(outputs):  # execution counts aside
+        return [[{key: value for key, value in output.items() if key != "execution_count"}
+                 for output in cell] for cell in outputs]
+
+    new, forked = comparable(result["new"]), comparable(result["forked"])
+    state = json.loads(forked[0][0]["text"])
+    assert state["cwd"] == str(folder) and state["backend"].endswith("backend_inline")
+    assert not state["tmebook"] and state["poller"] == "ParentPollerUnix"
+    assert any("image/png" in output.get("data", {}) for output in forked[1])
+    assert forked == new
+    assert all(isinstance(seconds, float) and seconds < 30 for seconds in result["ends"].values()), \
+        result["ends"]

@@ -28,6 +28,7 @@ from jupyter_cache.executors.basic import (
     ProcessData,
 )
 from jupyter_cache.executors.utils import ExecutionResult, single_nb_execution
+from kernel_template import TemplateKernelManager
 from nbclient.exceptions import CellExecutionError
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -71,9 +72,12 @@ class ReportingWorker(ExecutionWorkerLocalMProc):
         cwd = str(Path(project_nb.uri).parent)
         start = time.perf_counter()
         try:
+            # on a kernel forked from the build's template when there is one
+            # (tools/kernel_template.py), else on a new one
             result = single_nb_execution(project_nb.nb, cwd=cwd, timeout=data.timeout,
                                          allow_errors=data.allow_errors,
-                                         on_cell_execute=on_cell_execute)
+                                         on_cell_execute=on_cell_execute,
+                                         kernel_manager_class=TemplateKernelManager)
         except Exception as error:  # noqa: BLE001 - a dead kernel is a chapter failure too
             result = ExecutionResult(project_nb.nb, cwd, time.perf_counter() - start, error)
         if result.err is not None:

@@ -152,6 +152,15 @@ def pre_execute(notebooks: list[Path], root: Path = ROOT) -> tuple[dict[Path, st
     """Execute the notebooks not yet in the cache, in parallel on all cores. Returns the
     failures, {notebook: report}, and how many notebooks were executed; successful
     notebooks are cached for the Sphinx build."""
+    from kernel_template import KernelTemplate
+
+    # forked first, while this process has imported little: it imports the kernels'
+    # libraries while the cache is prepared, and each chapter's kernel is forked from it
+    with KernelTemplate():
+        return _execute(notebooks, root)
+
+
+def _execute(notebooks: list[Path], root: Path) -> tuple[dict[Path, str], int]:
     from jupyter_cache import get_cache
 
     from book_executor import ReportingExecutor  # imports jupyter-cache: only when building
