@@ -116,11 +116,12 @@ _bench["setup"] = _bench_time.process_time() - _bench["kernel start"]
 PROFILE_COLUMNS = ("kernel start", "imports", "model", "figures", "scrubber", "glue")
 
 
-def profile_chapter(path: str) -> dict:
-    """Execute one chapter as the build does (its folder as working directory) and split
-    the kernel's CPU time: kernel start, imports (the profiler's set-up and the chapter's
-    first code cell, less its figures and glue), figures, scrubber, glue, and the rest of
-    the cells (the model). Also the wall time of the whole run, kernel start included."""
+def profile_chapter(path: str, kernel_manager_class=None) -> dict:
+    """Execute one chapter as the build does (its folder as working directory; on a kernel
+    from `kernel_manager_class`, by default a new one) and split the kernel's CPU time:
+    kernel start, imports (the profiler's set-up and the chapter's first code cell, less its
+    figures and glue), figures, scrubber, glue, and the rest of the cells (the model). Also
+    the wall time of the whole run, kernel start included."""
     import jupytext
     import nbformat
     from nbclient import NotebookClient
@@ -130,8 +131,9 @@ def profile_chapter(path: str) -> dict:
     notebook.cells.append(nbformat.v4.new_code_cell(
         "import json; _bench['end'] = _bench_time.process_time(); print(json.dumps(_bench))"))
     start = time.perf_counter()
+    manager = {"kernel_manager_class": kernel_manager_class} if kernel_manager_class else {}
     NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+                   resources={"metadata": {"path": str(Path(path).parent)}}, **manager).execute()
     wall = time.perf_counter() - start
     measured = json.loads(notebook.cells[-1].outputs[0]["text"])
     total = measured["end"] - measured["kernel start"]
@@ -146,14 +148,19 @@ def profile_chapter(path: str) -> dict:
 
 
 def chapter_profile(root: Path = ROOT) -> dict[str, dict]:
-    """The profile of every chapter of the toc, one at a time (so they do not compete)."""
+    """The profile of every chapter of the toc, one at a time (so they do not compete), on
+    kernels forked from a template as the build runs them (tools/kernel_template.py)."""
     sys.path.insert(0, str(root / "tools"))
     from build_book import chapters_in_toc
+    from kernel_template import KernelTemplate, TemplateKernelManager
 
     # the kernels import this tree's tmebook
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
-    return {p.relative_to(root).as_posix(): profile_chapter(str(p))
-            for p in chapters_in_toc(root) if p.parent.name == "chapters"}
+    with KernelTemplate() as template:
+        if template.pid is None:
+            raise RuntimeError("the kernel template could not be started (threads running)")
+        return {p.relative_to(root).as_posix(): profile_chapter(str(p), TemplateKernelManager)
+                for p in chapters_in_toc(root) if p.parent.name == "chapters"}
 
 
 def print_profile(rows: dict[str, dict]) -> None:
@@ -166,7 +173,8 @@ def print_profile(rows: dict[str, dict]) -> None:
               + f" | {row['frames']} | {own:.2f} | {row['total']:.2f} | {row['wall']:.2f} |")
     floor = sum(row["kernel start"] + row["imports"] for row in rows.values())
     own = sum(row["total"] for row in rows.values()) - floor
-    print(f"\n(seconds of the kernel's CPU time; wall: the whole run, kernel start included.) "
+    print(f"\n(seconds of the kernel's CPU time, on kernels forked from the build's template, "
+          f"which imported their libraries once; wall: the whole run, kernel start included.) "
           f"Kernel start and imports: {floor:.1f} s in all; the chapters' own work: {own:.1f} s.")
 
 

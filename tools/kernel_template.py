@@ -84,12 +84,15 @@ def _serve(listener: socket.socket, parent: int) -> None:
             continue
         accepted.settimeout(None)
         with Connection(accepted.detach()) as connection:
-            request = connection.recv()
+            cmd, cwd, env = connection.recv()
+            if env.get("PYTHONPATH") != os.environ.get("PYTHONPATH"):
+                connection.send(None)  # another module path than the template's: start anew
+                continue
             pid = os.fork()
             if pid == 0:
                 listener.close()
                 connection.close()
-                _become_kernel(*request, base_path)
+                _become_kernel(cmd, cwd, env, base_path)
             connection.send(pid)
 
 
@@ -218,8 +221,7 @@ def _template_request(cmd: list[str], kwargs: dict) -> int | None:
     address = os.environ.get(ADDRESS_VARIABLE)
     env = dict(kwargs.get("env") or os.environ)
     if not address or len(cmd) < 3 or tuple(cmd[1:3]) != LAUNCHER \
-            or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable) \
-            or env.get("PYTHONPATH") != os.environ.get("PYTHONPATH"):
+            or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
         return None
     env.pop(ADDRESS_VARIABLE, None)
     if not kwargs.get("independent"):  # as jupyter_client's launch_kernel sets it
