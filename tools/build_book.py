@@ -3,9 +3,11 @@
 Why not a plain `jupyter-book build`?
 * Jupyter Book executes notebooks one after the other; each costs a kernel start and the
   numpy/scipy/matplotlib imports. Executing them first with jupyter-cache's parallel
-  executor (one worker per core and one more, tools/book_executor.py) and then building
-  in `cache` mode fills the same cache that the build reads, so the build itself only
-  renders: in this process (`render`), with the pages read on one process per core.
+  executor (one worker per core and one more, tools/book_executor.py), each on a kernel
+  forked from a template that imported those libraries once (tools/kernel_template.py),
+  and then building in `cache` mode fills the same cache that the build reads, so the
+  build itself only renders: in this process (`render`), with the pages read on one
+  process per core.
 * A chapter whose cell fails is reported once, here: its file, the cell (number, line in
   the file, first line of its source) and the kernel's traceback. Every failing chapter is
   reported, each executed once, and Sphinx is then not run at all (in `cache` mode it would
@@ -275,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     # parents), so Python's cycle collector runs thousands of times, each older-generation
     # pass over a heap of several hundred thousand objects. What is loaded by now (modules,
     # the execution cache) is frozen out of its view and it runs less often: about 1 s less
-    # rendering (7.0 s against 8.0 s; the forked readers inherit the setting). Memory grows
-    # by what the collector then frees later, a few MB.
+    # rendering (7.0 s against 8.0 s; the forked readers inherit the setting). The price:
+    # garbage in cycles lives a little longer, so memory peaks a little higher.
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
     returncode = render(root, jobs=args.jobs)
