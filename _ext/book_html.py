@@ -49,6 +49,11 @@ For a faster build:
   would fork each start sphinxcontrib-katex's node server, which their exit does not stop
   (they end without Python's exit handlers), and its start-up can be refused when the
   machine is busy (the server's socket file appears before it listens).
+* That start-up, in sphinxcontrib-katex 0.9.11, connects to the node server once, as soon
+  as its socket file appears; refused, the build fails and the node process is left
+  running, holding the build's output open (a caller reading that output, as the tests do,
+  then waits for ever: it happened once in CI). `start_katex_reliably` connects again until
+  the start-up timeout and stops the process if it never answers.
 """
 
 import html
@@ -258,12 +263,51 @@ def declare_multitoc_parallel_safe(app):
         extension.parallel_read_safe = True
 
 
+def start_katex_reliably(app, config):
+    import socket
+    import subprocess
+    import time
+
+    from sphinxcontrib.katex import KaTeXServer
+
+    def start_server_process(cls, rundir, timeout):
+        # as sphinxcontrib-katex 0.9.11's, with the connection tried until the deadline
+        socket_path = rundir / "katex.sock"
+        process = subprocess.Popen(cls.build_command(socket=socket_path), stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, cwd=rundir)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if socket_path.is_socket():
+                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    try:
+                        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+                        sock.connect(str(socket_path))
+                        sock.settimeout(None)
+                        return process, sock
+                    except (ConnectionRefusedError, FileNotFoundError):
+                        sock.close()
+                    except TimeoutError:
+                        sock.close()
+                        raise cls.timeout_error(timeout) from None
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise cls.timeout_error(timeout)
+                time.sleep(0.001)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+
+    KaTeXServer.start_server_process = classmethod(start_server_process)
+
+
 def write_serially(app, env):
     app.parallel = 1  # read on several processes (above), write on this one
 
 
 def setup(app):
     app.connect("config-inited", remember_pybtex_backend)
+    app.connect("config-inited", start_katex_reliably)
     app.connect("env-updated", write_serially)
     app.connect("builder-inited", declare_multitoc_parallel_safe)
     # early: emit_firstresult stops at the first handler that returns a template name

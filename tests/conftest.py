@@ -16,7 +16,6 @@ to every worker.
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -113,10 +112,8 @@ def site():
         failed = [chapter.relative_to(ROOT).as_posix()
                   for chapter, record in executions.execute_all(chapters).items() if record["error"]]
         assert not failed, f"chapters failed to execute (see their nbmake tests): {failed}"
-        build = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--render-fresh"],
-                               cwd=ROOT, capture_output=True, text=True)
-        log = build.stdout + build.stderr
-        assert build.returncode == 0, log[-5000:]
+        code, log = executions.run_build("--render-fresh")
+        assert code == 0, log[-5000:]
         assert "WARNING" not in log, [line for line in log.splitlines() if "WARNING" in line]
         # the build rendered this run's executions: it executed no chapter itself
         assert f"executed 0 of {len(chapters)} chapters" in log, log[-3000:]

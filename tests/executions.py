@@ -138,3 +138,27 @@ def site_built() -> bool:
 
 def mark_site_built() -> None:
     (RUN_FOLDER / "site-built").write_text(run_id())
+
+
+def run_build(*options: str, cwd: Path = ROOT, timeout: float = 900) -> tuple[int, str]:
+    """Run tools/build_book.py with `options`: (exit status, what it printed). Its output goes
+    to a file, not a pipe, and whatever it started is stopped when it ends: a process it
+    leaves behind (once, a KaTeX node server) cannot keep the test waiting for the end of
+    its output."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as log:
+        build = subprocess.Popen([sys.executable, str(ROOT / "tools" / "build_book.py"), *options],
+                                 cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                 start_new_session=True)
+        try:
+            code = build.wait(timeout=timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+        log.seek(0)
+        return code, log.read()

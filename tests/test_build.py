@@ -13,11 +13,10 @@ import nbformat
 import pytest
 
 from build_book import store_executed
-from executions import run_with_nbmake
+from executions import run_build, run_with_nbmake
 from test_notebooks import JUPYTEXT_HEADER  # one header for every test-made chapter
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD_BOOK = ROOT / "tools" / "build_book.py"
 
 
 def chapter(title: str, *cells: str) -> str:
@@ -68,9 +67,7 @@ def last_cell_line(path: Path) -> int:
 
 
 def build(book: Path, *options: str) -> tuple[int, str]:
-    run = subprocess.run([sys.executable, str(BUILD_BOOK), "--root", str(book), *options],
-                         capture_output=True, text=True, timeout=900)
-    return run.returncode, run.stdout + run.stderr
+    return run_build("--root", str(book), *options)
 
 
 @pytest.mark.slow
@@ -305,3 +302,45 @@ def test_a_kernel_forked_from_the_template_starts_as_a_new_one_would(tmp_path):
     assert forked == new
     assert all(isinstance(seconds, float) and seconds < 30 for seconds in result["ends"].values()), \
         result["ends"]
+
+
+# A stand-in for KaTeX's node server: binds the socket at once, listens only after DELAY
+# seconds (never if DELAY is negative), then answers nothing.
+SLOW_SERVER = r"""
+import socket, sys, time
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+delay = float(sys.argv[2])
+if delay < 0:
+    time.sleep(60)
+time.sleep(delay)
+server.listen()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("delay, starts", [(0.3, True), (-1.0, False)])
+def test_katex_server_start_waits_for_it_to_listen_and_stops_it_if_it_never_does(
+        tmp_path, monkeypatch, delay, starts):
+    """_ext/book_html.py's `start_katex_reliably`: sphinxcontrib-katex connected once, as
+    soon as the socket file appeared, and left the node process running when refused."""
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import book_html
+    from sphinxcontrib.katex import KaTeXError, KaTeXServer
+
+    monkeypatch.setattr(KaTeXServer, "start_server_process", KaTeXServer.start_server_process)
+    monkeypatch.setattr(KaTeXServer, "build_command", classmethod(
+        lambda cls, socket: [sys.executable, "-c", SLOW_SERVER, str(socket), str(delay)]))
+    book_html.start_katex_reliably(None, None)
+    if starts:
+        process, sock = KaTeXServer.start_server_process(tmp_path, timeout=10)
+        assert process.poll() is None and sock.gettimeout() is None
+        sock.close()
+        process.kill()
+        process.wait()
+    else:
+        with pytest.raises(KaTeXError):
+            KaTeXServer.start_server_process(tmp_path, timeout=1)
+        assert not [line for line in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                                    text=True).stdout.splitlines()
+                    if str(tmp_path) in line], "the server process was left running"
