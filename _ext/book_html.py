@@ -59,7 +59,6 @@ For a faster build:
 import html
 import re
 import shutil
-import sys
 from pathlib import Path
 
 from sphinx.util import logging
